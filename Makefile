@@ -1,0 +1,47 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both run `make setup` first,
+# which is idempotent: a rerun reuses the virtualenv, the built Pulumi CLI and the plugin.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+
+.PHONY: setup venv toolchain postgres stacks test lint typecheck unit demo clean
+
+setup: venv toolchain postgres stacks
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@echo "==> python virtualenv ($(VENV)) with pinned dependencies"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+toolchain: venv
+	@bash toolchain/setup.sh
+
+postgres:
+	@bash toolchain/postgres.sh
+
+stacks: toolchain
+	@echo "==> example stacks in the local backend (.state/)"
+	@$(PY) -m envparity.stackconfig
+
+lint: venv
+	@echo "==> ruff"
+	@$(VENV)/bin/ruff check .
+	@echo "==> mypy --strict"
+	@$(VENV)/bin/mypy
+
+unit: setup
+	@echo "==> pytest"
+	@$(VENV)/bin/pytest -q
+
+test: setup lint unit
+
+demo: setup
+	@$(VENV)/bin/envparity demo
+
+clean:
+	rm -rf .state .pulumi-home .tools $(VENV)

@@ -1,0 +1,5 @@
+import sys
+
+from envparity.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""`envparity` command line: one subcommand per module, each registering itself.
+
+Every command returns an exit code: 0 clean, 2 findings or drift, 1 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from envparity.findings import EnvparityError, ExitCode
+
+__all__ = ["main"]
+
+# Modules that define `register(subparsers)`; imported lazily so that `--help` and
+# light commands do not pay for Pulumi or gRPC imports.
+COMMAND_MODULES: tuple[str, ...] = (
+    "envparity.commands.model",
+    "envparity.commands.render",
+    "envparity.commands.drift",
+    "envparity.commands.database",
+    "envparity.commands.engine",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="envparity",
+        description=(
+            "Keep the environment of Render services identical in shape across stacks. "
+            "Exit codes: 0 clean, 2 findings or drift, 1 could not run."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = int(args.func(args))
+    except EnvparityError as exc:
+        print(exc.render(), file=sys.stderr)
+        return int(ExitCode.FAILED)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return int(ExitCode.FAILED)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

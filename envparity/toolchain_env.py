@@ -1,0 +1,40 @@
+"""Where the project's Pulumi toolchain lives and the environment every pulumi run gets.
+
+Tests, the demo and the CLI all run the same pinned `pulumi` against a project-local
+`PULUMI_HOME` and, unless the user chose another, a `file://` backend under `.state/`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+__all__ = ["DEMO_PASSPHRASE", "PULUMI_VERSION", "pulumi_bin", "pulumi_env", "repo_root"]
+
+PULUMI_VERSION: Final = "3.274.1"
+# Only protects the fake example values in Pulumi.staging.yaml / Pulumi.production.yaml.
+DEMO_PASSPHRASE: Final = "envparity-demo-passphrase"  # noqa: S105
+
+
+def repo_root() -> Path:
+    """The project directory: `ENVPARITY_REPO`, else the checkout this package sits in."""
+    configured = os.environ.get("ENVPARITY_REPO")
+    return Path(configured) if configured else Path(__file__).resolve().parent.parent
+
+
+def pulumi_bin(repo: Path) -> Path:
+    return repo / ".tools" / "bin" / "pulumi"
+
+
+def pulumi_env(repo: Path, *, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if environ is None else environ)
+    env["PATH"] = os.pathsep.join([str(repo / ".tools" / "bin"), env.get("PATH", "")])
+    env.setdefault("PULUMI_HOME", str(repo / ".pulumi-home"))
+    env.setdefault("PULUMI_BACKEND_URL", (repo / ".state").as_uri())
+    if "PULUMI_CONFIG_PASSPHRASE" not in env and "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
+        env["PULUMI_CONFIG_PASSPHRASE"] = DEMO_PASSPHRASE
+    env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
+    env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
+    return env

@@ -1,0 +1,15 @@
+"""Suite-wide settings: tests never touch the user's own fingerprint key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from envparity.secret import FINGERPRINT_KEY_ENV
+
+
+@pytest.fixture(autouse=True)
+def _fingerprint_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(FINGERPRINT_KEY_ENV, "test-fingerprint-key")
+    yield

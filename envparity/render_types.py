@@ -1,0 +1,248 @@
+"""What Render's API hands back, as typed records, and the errors a call can end in.
+
+Parsing lives here so that the client module holds only the talking: every value is
+wrapped in a `Secret` the moment it is read, and a body of the wrong shape becomes a
+`ShapeError` that the client turns into an error naming the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
+
+import httpx
+
+from envparity.findings import EnvparityError
+from envparity.secret import MASK, Secret
+
+__all__ = [
+    "Deploy",
+    "EnvGroup",
+    "EnvVar",
+    "RenderApiError",
+    "RenderAuthError",
+    "RenderNotFound",
+    "RenderRateLimited",
+    "RenderUnavailable",
+    "Service",
+    "ShapeError",
+    "error_class",
+    "error_message",
+    "parse_body",
+    "parse_connection_info",
+    "parse_deploy",
+    "parse_env_group",
+    "parse_env_groups",
+    "parse_env_var",
+    "parse_page",
+    "parse_service",
+]
+
+T = TypeVar("T")
+_MESSAGE_CAP: Final = 200
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    key: str
+    value: Secret
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    type: str
+    suspended: str
+    raw: Mapping[str, object] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Deploy:
+    id: str
+    status: str | None
+    created_at: str | None
+    finished_at: str | None
+    trigger: str | None
+
+
+@dataclass(frozen=True)
+class EnvGroup:
+    """An env group; `env_vars` is empty when it comes from the list (Render omits values)."""
+
+    id: str
+    name: str
+    owner_id: str
+    service_ids: tuple[str, ...]
+    env_vars: tuple[EnvVar, ...] = ()
+
+
+class RenderApiError(EnvparityError):
+    """A Render call failed for good: what was asked, what came back, which request."""
+
+    hint_text = "see the message from Render; quote the request id if you contact Render support"
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int | None,
+        render_message: str,
+        request_id: str | None,
+        attempts: int = 1,
+        hint: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.render_message = render_message
+        self.request_id = request_id
+        self.attempts = attempts
+        outcome = f"HTTP {status}" if status is not None else "no response"
+        text = f"Render API {method} {path} failed: {outcome}: {render_message}"
+        if request_id:
+            text += f" (Render-Request-Id {request_id})"
+        if attempts > 1:
+            text += f" after {attempts} attempts"
+        super().__init__(text, hint=self.hint_text if hint is None else hint)
+
+
+class RenderAuthError(RenderApiError):
+    hint_text = "check RENDER_API_KEY: it must be a valid Render API key of this workspace's user"
+
+
+class RenderNotFound(RenderApiError):
+    hint_text = "check the id: it does not exist or is not visible to this API key"
+
+
+class RenderRateLimited(RenderApiError):
+    hint_text = "Render kept answering 429 after retrying; run again later or with less fan-out"
+
+
+class RenderUnavailable(RenderApiError):
+    hint_text = "no proper answer after retrying; check RENDER_API_URL and Render's status page"
+
+
+def error_class(status: int | None) -> type[RenderApiError]:
+    if status in (401, 403):
+        return RenderAuthError
+    if status == 404:
+        return RenderNotFound
+    if status == 429:
+        return RenderRateLimited
+    if status is None or status >= 500:
+        return RenderUnavailable
+    return RenderApiError
+
+
+
+
+def error_message(response: httpx.Response, scrub: Sequence[str]) -> str:
+    """Render's error text, capped, with every string in `scrub` masked out."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    text = data.get("message") if isinstance(data, dict) else None
+    message = text if isinstance(text, str) and text else response.reason_phrase or "error"
+    for value in scrub:
+        if value:
+            message = message.replace(value, MASK)
+    return message if len(message) <= _MESSAGE_CAP else message[: _MESSAGE_CAP - 3] + "..."
+
+
+def parse_body(response: httpx.Response, method: str, path: str, parse: Callable[[object], T]) -> T:
+    """Parse a 2xx body; one of the wrong shape is an error naming the call."""
+    try:
+        return parse(response.json())
+    except (ValueError, ShapeError) as exc:
+        what = str(exc) if isinstance(exc, ShapeError) else "response is not JSON"
+        raise RenderApiError(
+            method=method, path=path, status=response.status_code,
+            render_message=what, request_id=response.headers.get("render-request-id"),
+        ) from None
+
+
+class ShapeError(Exception):
+    """Render answered 2xx with a body this client does not understand."""
+
+
+def _object(data: object, what: str) -> Mapping[str, object]:
+    if not isinstance(data, dict):
+        raise ShapeError(f"unexpected response: {what} is not an object")
+    return data
+
+
+def _items(data: object) -> list[Mapping[str, object]]:
+    if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
+        raise ShapeError("unexpected response: expected a list of objects")
+    return data
+
+
+def _text(data: Mapping[str, object], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise ShapeError(f"unexpected response: field {name} missing or not a string")
+    return value
+
+
+def _opt(data: Mapping[str, object], name: str) -> str | None:
+    value = data.get(name)
+    return value if isinstance(value, str) else None
+
+
+def parse_page(
+    data: object, item_key: str, parse: Callable[[object], T]
+) -> tuple[list[T], int, str | None]:
+    """A cursor-wrapped page: its items, its size and the cursor of its last item."""
+    page = _items(data)
+    found = [parse(item[item_key]) for item in page if item.get(item_key) is not None]
+    cursor = page[-1].get("cursor") if page else None
+    return found, len(page), cursor if isinstance(cursor, str) and cursor else None
+
+
+def parse_env_groups(data: object) -> list[EnvGroup]:
+    return [parse_env_group(item) for item in _items(data)]
+
+
+def parse_connection_info(raw: object) -> Mapping[str, Secret]:
+    data = _object(raw, "connection info")
+    return {k: Secret(v) for k, v in data.items() if isinstance(v, str)}
+
+
+def parse_env_var(raw: object) -> EnvVar:
+    data = _object(raw, "env var")
+    return EnvVar(key=_text(data, "key"), value=Secret(_text(data, "value")))
+
+
+def parse_service(raw: object) -> Service:
+    data = _object(raw, "service")
+    return Service(
+        id=_text(data, "id"), name=_text(data, "name"), type=_text(data, "type"),
+        suspended=_opt(data, "suspended") or "not_suspended", raw=data,
+    )
+
+
+def parse_deploy(raw: object) -> Deploy:
+    data = _object(raw, "deploy")
+    return Deploy(
+        id=_text(data, "id"), status=_opt(data, "status"), created_at=_opt(data, "createdAt"),
+        finished_at=_opt(data, "finishedAt"), trigger=_opt(data, "trigger"),
+    )
+
+
+def parse_env_group(raw: object) -> EnvGroup:
+    data = _object(raw, "env group")
+    links = data.get("serviceLinks")
+    ids = tuple(
+        link["id"] for link in (links if isinstance(links, list) else [])
+        if isinstance(link, dict) and isinstance(link.get("id"), str)
+    )
+    raw_vars = data.get("envVars")
+    env = tuple(parse_env_var(v) for v in (raw_vars if isinstance(raw_vars, list) else []))
+    return EnvGroup(
+        id=_text(data, "id"), name=_text(data, "name"), owner_id=_opt(data, "ownerId") or "",
+        service_ids=ids, env_vars=env,
+    )

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from envparity.secret import FINGERPRINT_KEY_ENV
 
 
 @pytest.fixture(autouse=True)
-def _fingerprint_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _fingerprint_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FINGERPRINT_KEY_ENV, "test-fingerprint-key")
-    yield

@@ -12,7 +12,7 @@ CANARY = "canary-7f3a-do-not-print"
 
 def test_secret_masks_itself_in_every_text_form() -> None:
     secret = Secret(CANARY)
-    for text in (str(secret), repr(secret), f"{secret}", f"{secret!r}", "%s" % (secret,)):
+    for text in (str(secret), repr(secret), f"{secret}", f"{secret!r}", format(secret, "")):
         assert CANARY not in text
     assert CANARY not in repr([secret, {"k": secret}])
 

@@ -1,0 +1,8 @@
+"""Pulumi entry point (`main` in Pulumi.yaml); the program lives in envparity.program."""
+
+from pathlib import Path
+
+from envparity.program import run
+
+# The project directory is where this file is, whichever checkout or copy pulumi runs.
+run(repo=Path(__file__).resolve().parent)

@@ -1,0 +1,253 @@
+"""`envparity check` / `plan` end to end through the real pulumi CLI, on copies of the project.
+
+Each copy has its own file backend; broken copies are broken with the CLI itself, exactly as
+a person would, so these tests cover decryption, the rules and the output formats together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from model_fixtures import (
+    EXAMPLE_VALUES,
+    REPO,
+    clean_environ,
+    copy_project,
+    make_config,
+    pulumi,
+)
+
+from envparity import stackconfig
+from envparity.cli import main
+from envparity.findings import EnvparityError
+from envparity.secret import reveal
+from envparity.stackconfig import ensure_local_stacks, read_stack_config
+
+CANARY = "canary-5be1c0-must-never-print"
+DIRECT = "postgresql://postgres:fake-direct-pw@db.fakeproductionrefxyz.supabase.co:5432/postgres"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One initialised copy per module; tests copy it (backend included) and break the copy."""
+    repo = copy_project(None, tmp_path_factory.mktemp("template"))
+    assert ensure_local_stacks(repo, ["staging", "production"], environ=clean_environ()) == [
+        "staging", "production"]
+    assert ensure_local_stacks(repo, ["staging", "production"], environ=clean_environ()) == []
+    for name in ("Pulumi.staging.yaml", "Pulumi.production.yaml"):
+        assert (repo / name).read_bytes() == (REPO / name).read_bytes()  # salt kept
+    return repo
+
+
+@pytest.fixture
+def project(template: Path, tmp_path: Path) -> Path:
+    return copy_project(template, tmp_path / "project")
+
+
+@pytest.fixture(autouse=True)
+def _own_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("PULUMI_"):
+            monkeypatch.delenv(name)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_committed_stack_files_decrypt_to_the_example_values(template: Path) -> None:
+    for stack, values in EXAMPLE_VALUES.items():
+        got = read_stack_config(stack, repo=template, environ=clean_environ())
+        want = make_config(values)
+        assert set(got) == set(want)
+        for name, entry in want.items():
+            assert got[name].secret == entry.secret, name
+            assert got[name].items == entry.items, name
+            if entry.items is None:
+                assert reveal(got[name].value) == reveal(entry.value), name
+
+
+def test_check_all_passes_on_the_example_stacks(project: Path, capsys: pytest.CaptureFixture[str]
+                                                ) -> None:
+    code, out = cli(capsys, "check", "--all", "--repo", str(project))
+    assert (code, out.strip()) == (0, "check: staging, production: clean")
+    code, out = cli(capsys, "check", "--all", "--format", "json", "--repo", str(project))
+    assert code == 0
+    assert json.loads(out)["clean"] is True
+
+
+BREAKS = {
+    "missing key": (("config", "rm", "--stack", "production", "envparity:DOCUMENT_ENCRYPTION_KEY"),
+                    ("Pulumi.production.yaml", "envparity:DOCUMENT_ENCRYPTION_KEY", "missing-key")),
+    "unknown key": (("config", "set", "--stack", "staging", "envparity:WORKER_MAX_RETRY", "3"),
+                    ("Pulumi.staging.yaml", "envparity:WORKER_MAX_RETRY", "unknown-key")),
+    "bad int": (("config", "set", "--stack", "production", "envparity:WORKER_MAX_RETRIES", "1.0"),
+                ("Pulumi.production.yaml", "envparity:WORKER_MAX_RETRIES", "bad-type")),
+    "plaintext secret": (("config", "set", "--plaintext", "--stack", "staging",
+                          "envparity:JWT_SECRET_KEY", "fake-plain-jwt"),
+                         ("Pulumi.staging.yaml", "envparity:JWT_SECRET_KEY", "plaintext-secret")),
+    "direct supabase host": (("config", "set", "--secret", "--stack", "production",
+                              "envparity:DATABASE_URL", DIRECT),
+                             ("Pulumi.production.yaml", "envparity:DATABASE_URL",
+                              "supabase-direct-host")),
+}
+
+
+def _findings(out: str) -> set[tuple[str, str, str]]:
+    return {(f["location"], f["key"], f["rule"]) for f in json.loads(out)["findings"]
+            if f["severity"] == "error"}
+
+
+@pytest.mark.parametrize("name", list(BREAKS))
+def test_check_all_fails_on_a_broken_copy(name: str, project: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    command, expected = BREAKS[name]
+    pulumi(project, *command)
+    code, out = cli(capsys, "check", "--all", "--format", "json", "--repo", str(project))
+    assert code == 2
+    assert _findings(out) == {expected}
+
+
+def test_every_finding_is_listed_together(project: Path, capsys: pytest.CaptureFixture[str]
+                                          ) -> None:
+    for command, _ in BREAKS.values():
+        pulumi(project, *command)
+    code, out = cli(capsys, "check", "--all", "--repo", str(project))
+    assert code == 2
+    for location, key, rule in (expected for _, expected in BREAKS.values()):
+        assert f"{location}: {key}" in out
+        assert f"[{rule}]" in out
+    assert "pooler.supabase.com" in out
+    assert "fix:" in out
+    assert "fake-direct-pw" not in out
+    assert "fake-plain-jwt" not in out
+    code, out = cli(capsys, "check", "--stack", "staging", "--repo", str(project))
+    assert code == 2
+    assert "Pulumi.production.yaml" not in out
+
+
+def test_plan_json_lists_every_service_with_fingerprints(project: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    code, out = cli(capsys, "plan", "--stack", "production", "--format", "json",
+                    "--repo", str(project))
+    assert code == 0
+    plan = json.loads(out)
+    services = {s["service"]: s for s in plan["services"]}
+    assert services["api"]["id"] == "srv-d0v2nqvdiees73cejf0g"
+    assert services["worker"]["env"]["DATABASE_URL"]["fingerprint"].startswith("fp:")
+    assert services["worker"]["env"]["ENVIRONMENT"] == {"secret": False, "value": "production"}
+
+
+def test_plan_of_a_broken_stack_shows_findings_not_a_plan(project: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    pulumi(project, *BREAKS["bad int"][0])
+    code, out = cli(capsys, "plan", "--stack", "production", "--repo", str(project))
+    assert code == 2
+    assert "[bad-type]" in out
+    assert "WORKER_MAX_RETRIES" in out
+    assert "srv-d0v2nqvdiees73cejf0g" not in out
+
+
+def test_secret_canary_never_reaches_check_or_plan_output(project: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    for stack in ("staging", "production"):
+        pulumi(project, "config", "set", "--secret", "--stack", stack,
+               "envparity:ANTHROPIC_API_KEY", CANARY)
+    outputs = [cli(capsys, "plan", "--stack", "staging", "--format", fmt, "--repo", str(project))
+               for fmt in ("text", "json")]
+    assert all(code == 0 for code, _ in outputs)
+    # Break both stacks around the canary: shared between stacks, inside a direct-host URL,
+    # and stored in plaintext; every finding about it must still hide it.
+    pulumi(project, "config", "set-all", "--stack", "production",
+           "--secret", f"envparity:JWT_SECRET_KEY={CANARY}",
+           "--secret", f"envparity:DATABASE_URL={DIRECT.replace('fake-direct-pw', CANARY)}")
+    pulumi(project, "config", "set-all", "--stack", "staging",
+           "--secret", f"envparity:JWT_SECRET_KEY={CANARY}",
+           "--plaintext", f"envparity:DOCUMENT_ENCRYPTION_KEY={CANARY}")
+    for fmt in ("text", "json"):
+        outputs.append(cli(capsys, "check", "--all", "--format", fmt, "--repo", str(project)))
+        outputs.append(cli(capsys, "plan", "--stack", "production", "--format", fmt,
+                           "--repo", str(project)))
+    assert [code for code, _ in outputs[2:]] == [2, 2, 2, 2]
+    assert "must-differ" in outputs[2][1]
+    assert "plaintext-secret" in outputs[2][1]
+    for _, out in outputs:
+        assert CANARY not in out
+
+
+def test_wrong_passphrase_is_a_could_not_run_error(project: Path,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "not-the-passphrase")
+    code, out = cli(capsys, "check", "--stack", "staging", "--repo", str(project))
+    assert code == 1
+    assert "passphrase" in out
+    assert "fix:" in out
+
+
+def test_stack_missing_from_the_backend_points_at_setup(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    repo = copy_project(None, tmp_path / "fresh")
+    code, out = cli(capsys, "check", "--all", "--repo", str(repo))
+    assert code == 1
+    assert "does not exist" in out
+    assert "make setup" in out
+
+
+def test_unknown_stack_and_missing_stack_file(project: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cli(capsys, "check", "--stack", "qa", "--repo", str(project))
+    assert code == 1
+    assert "staging, production" in out
+    (project / "Pulumi.production.yaml").unlink()
+    code, out = cli(capsys, "check", "--all", "--repo", str(project))
+    assert code == 2
+    assert "[missing-stack-file]" in out
+
+
+def test_missing_cli_is_reported_with_the_setup_hint(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = copy_project(None, tmp_path / "nocli")
+    monkeypatch.setenv("ENVPARITY_REPO", str(repo))
+    with pytest.raises(EnvparityError) as caught:
+        read_stack_config("staging", repo=repo, environ={"PATH": str(tmp_path)})
+    assert "not found" in str(caught.value)
+    assert "make setup" in caught.value.hint
+
+
+def test_setup_entry_point_creates_the_stacks_once(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    repo = copy_project(None, tmp_path / "setup")
+    monkeypatch.setenv("ENVPARITY_REPO", str(repo))
+    monkeypatch.setenv("PATH", f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    assert stackconfig.main([]) == 0
+    assert "staging, production" in capsys.readouterr().out
+    assert stackconfig.main([]) == 0
+    assert "already present" in capsys.readouterr().out
+    committed = (REPO / "Pulumi.staging.yaml").read_bytes()
+    assert (repo / "Pulumi.staging.yaml").read_bytes() == committed
+    monkeypatch.setenv("PULUMI_BACKEND_URL", (tmp_path / "elsewhere").as_uri())
+    assert stackconfig.main([]) == 0
+    assert "skipped" in capsys.readouterr().out
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_catalog_mistakes_are_findings_of_check(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    repo = copy_project(None, tmp_path / "badcatalog")
+    catalog = repo / "stacks" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("type: int", "type: integer", 1))
+    code, out = cli(capsys, "check", "--all", "--format", "json", "--repo", str(repo))
+    assert code == 2
+    assert {(f["location"], f["key"], f["rule"]) for f in json.loads(out)["findings"]} == {
+        ("stacks/catalog.yaml", "UVICORN_WORKERS", "catalog-schema")}

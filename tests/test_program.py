@@ -1,0 +1,189 @@
+"""The Pulumi program under Pulumi's mocks (no CLI): resources, ids, key sets, secrets, merge."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pytest
+from model_fixtures import EXAMPLE_VALUES, REPO, SECRET_NAMES, example_config
+
+from envparity import program
+from envparity.desired import DesiredService
+from envparity.plan import desired_state
+from envparity.secret import Secret
+from envparity.spec import load_catalog
+
+CATALOG = load_catalog(REPO)
+# The wire marker of a Pulumi secret: {SECRET_KEY: SECRET_SIG, "value": ...}.
+SECRET_KEY, SECRET_SIG = pulumi.runtime.rpc._special_sig_key, pulumi.runtime.rpc._special_secret_sig
+
+
+@dataclass
+class Recorder(pulumi.runtime.Mocks):
+    resources: list[pulumi.runtime.MockResourceArgs] = field(default_factory=list)
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        raise AssertionError(f"the program calls no provider functions, got {args.token}")
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname}: {record.getMessage()}")
+
+
+@dataclass
+class Ran:
+    resources: dict[str, pulumi.runtime.MockResourceArgs]
+    logs: list[str]
+
+
+def run_program(stack: str, values: Mapping[str, object],
+                live: program.LiveEnv | None = None) -> Ran:
+    recorder, lines = Recorder(), Lines()
+    logger = logging.getLogger(f"pulumi-mock-{id(recorder)}")
+    logger.addHandler(lines)
+    pulumi.runtime.set_mocks(recorder, project="envparity", stack=stack, preview=True,
+                             logger=logger)
+    pulumi.runtime.set_all_config(
+        {k: json.dumps(v) if isinstance(v, dict) else str(v) for k, v in values.items()},
+        secret_keys=[k for k in values if k in SECRET_NAMES],
+    )
+
+    def body() -> pulumi.Output[list[Any]]:
+        created = program.run(live, repo=REPO)
+        return pulumi.Output.all(*[r.id for r in created.values()])
+
+    # `runtime.test` drives the event loop until every registration is done.
+    pulumi.runtime.test(body)()  # type: ignore[no-untyped-call]
+    return Ran({r.name: r for r in recorder.resources if r.typ.startswith("render:")}, lines.lines)
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_KEY) == SECRET_SIG
+
+
+def env_of(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """The env list as the mock monitor decoded it.
+
+    The wire carries each secret value marked on its own (a real preview shows `[secret]` for
+    exactly those keys); the mock's decoder lifts the marker to the whole list.
+    """
+    items = args.inputs["envVars"]
+    assert is_secret(items), "env with secrets must reach the engine as a secret"
+    return {item["key"]: item["value"] for item in items["value"]}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_one_env_resource_per_service_with_its_id_and_exact_keys(stack: str) -> None:
+    ran = run_program(stack, EXAMPLE_VALUES[stack])
+    ids = EXAMPLE_VALUES[stack]["envparity:serviceIds"]
+    assert isinstance(ids, dict)
+    assert set(ran.resources) == {"api", "worker"}
+    for name, args in ran.resources.items():
+        assert args.typ == "render:services:EnvVarsForService"
+        assert args.inputs["serviceId"] == ids[name]
+        assert list(env_of(args)) == sorted(CATALOG.keys_for(name))
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_shared_keys_fan_out_and_secrets_stay_secret(stack: str) -> None:
+    ran = run_program(stack, EXAMPLE_VALUES[stack])
+    api, worker = env_of(ran.resources["api"]), env_of(ran.resources["worker"])
+    shared = set(api) & set(worker)
+    assert {"DATABASE_URL", "JWT_SECRET_KEY", "DOCUMENT_ENCRYPTION_KEY", "ENVIRONMENT"} <= shared
+    for key in shared:
+        assert api[key] == worker[key]
+    assert api["DOCUMENT_ENCRYPTION_KEY"] == f"fake-{stack}-document-encryption-key"
+    assert api["ENVIRONMENT"] == stack
+    assert worker["WORKER_MAX_RETRIES"] == EXAMPLE_VALUES[stack]["envparity:WORKER_MAX_RETRIES"]
+
+
+def test_broken_stack_fails_the_program_with_checks_messages() -> None:
+    values = dict(EXAMPLE_VALUES["production"])
+    values["envparity:WORKER_MAX_RETRIES"] = "1.0"
+    values["envparity:DATABASE_URL"] = (
+        "postgresql://postgres:fake-pw@db.fakeproductionrefxyz.supabase.co:5432/postgres")
+    del values["envparity:DOCUMENT_ENCRYPTION_KEY"]
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("production", values)
+    expected = desired_state(CATALOG, "production", example_config(
+        "production", WORKER_MAX_RETRIES="1.0", DOCUMENT_ENCRYPTION_KEY=None,
+        DATABASE_URL=values["envparity:DATABASE_URL"]), location="Pulumi.production.yaml")[1]
+    errors = [f for f in expected if f.severity.value == "error"]
+    assert len(errors) >= 3
+    for finding in errors:
+        assert finding.render() in str(caught.value)
+    assert "fake-pw" not in str(caught.value)
+
+
+def test_live_keys_are_preserved_retired_or_named_before_removal() -> None:
+    live = {"worker": {"PYTHON_VERSION": Secret("3.11.9"), "SUPABASE_DB_URL": Secret("x"),
+                       "FOO": Secret("bar"), "JWT_SECRET_KEY": Secret("old")},
+            "api": {}}
+    ran = run_program("production", EXAMPLE_VALUES["production"], live=live)
+    worker = env_of(ran.resources["worker"])
+    assert worker["PYTHON_VERSION"] == "3.11.9"
+    assert "FOO" not in worker
+    assert "SUPABASE_DB_URL" not in worker
+    assert worker["JWT_SECRET_KEY"] == "fake-production-jwt-secret-key"
+    assert ("WARNING: worker: FOO is on Render but not declared; this update removes it; "
+            "add it to preserve to keep it") in ran.logs
+    assert not any("SUPABASE_DB_URL" in line and "WARNING" in line for line in ran.logs)
+    assert not any("bar" in line or "3.11.9" in line for line in ran.logs)
+
+
+def test_without_live_env_preserved_keys_are_flagged() -> None:
+    ran = run_program("staging", EXAMPLE_VALUES["staging"])
+    assert any(line.startswith("WARNING: api: Render's current env was not read")
+               and "PYTHON_VERSION" in line for line in ran.logs)
+
+
+SERVICE = DesiredService(name="worker", service_id="srv-x", render_type="background_worker",
+                         env={"A": "1", "S": Secret("s")}, preserve=frozenset({"KEEP"}),
+                         retired=frozenset({"OLD"}))
+
+
+def test_each_secret_value_is_a_pulumi_secret_and_plain_values_stay_plain() -> None:
+    desired = desired_state(CATALOG, "staging", example_config("staging"),
+                            location="Pulumi.staging.yaml")[0]
+    assert desired is not None
+    for service in desired.services:
+        args = program.env_var_args(service.env)
+        assert [a.key for a in args] == sorted(service.env)
+        for arg in args:
+            if CATALOG.is_secret(str(arg.key)):
+                assert isinstance(arg.value, pulumi.Output)
+                assert pulumi.runtime.sync_await._sync_await(arg.value.is_secret())
+            else:
+                assert arg.value == service.env[str(arg.key)]
+
+
+def test_merge_live_is_pure_and_sorted() -> None:
+    merged = program.merge_live(SERVICE, {"KEEP": Secret("k"), "OLD": Secret("o"),
+                                          "ZED": Secret("z"), "A": Secret("9")})
+    assert list(merged.env) == ["A", "KEEP", "S"]
+    assert merged.env["A"] == "1"
+    assert merged.env["KEEP"] == Secret("k")
+    assert (merged.carried, merged.undeclared, merged.retiring) == (("KEEP",), ("ZED",), ("OLD",))
+    assert program.removal_warnings("worker", merged) == [
+        "worker: ZED is on Render but not declared; this update removes it; "
+        "add it to preserve to keep it"]
+
+
+def test_merge_without_live_sends_the_declaration_only() -> None:
+    merged = program.merge_live(SERVICE, None)
+    assert dict(merged.env) == {"A": "1", "S": Secret("s")}
+    assert merged.undeclared == merged.carried == merged.retiring == ()

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Provide the pinned Pulumi CLI in .tools/bin and install envparity's `render` resource
+# provider plugin into the project's PULUMI_HOME. Idempotent: a rerun changes nothing and
+# takes seconds. Called by `make setup` once .venv exists. See docs/toolchain.md.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+python="$repo/.venv/bin/python"
+started=$(date +%s)
+
+say() { printf 'setup: %s\n' "$*"; }
+fail() { printf 'setup: error: %s\n' "$1" >&2; [ $# -lt 2 ] || printf '    fix: %s\n' "$2" >&2; exit 1; }
+
+[ -x "$python" ] || fail "$python is missing" "create the virtualenv first: make setup"
+
+# Paths and the pulumi environment come from one place, envparity.toolchain_env.
+mapfile -t settings < <("$python" - "$repo" <<'PY'
+import sys
+from pathlib import Path
+from envparity.toolchain_env import PULUMI_VERSION, pulumi_bin, pulumi_env
+repo = Path(sys.argv[1])
+env = pulumi_env(repo)
+print(PULUMI_VERSION, pulumi_bin(repo), env["PULUMI_HOME"], env["PULUMI_SKIP_UPDATE_CHECK"],
+      env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"], sep="\n")
+PY
+)
+[ "${#settings[@]}" -eq 5 ] || fail "envparity.toolchain_env did not load" \
+    "pip install -e . into .venv (make setup does)"
+version=${settings[0]}
+pulumi_bin=${settings[1]}
+PULUMI_HOME=${settings[2]}
+PULUMI_SKIP_UPDATE_CHECK=${settings[3]}
+PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=${settings[4]}
+export PULUMI_HOME PULUMI_SKIP_UPDATE_CHECK PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
+
+plugin_version=0.6.0
+wrapper="$repo/toolchain/pulumi-cli"
+cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/envparity"
+key=$(cat "$wrapper/go.mod" "$wrapper/go.sum" | sha256sum | cut -c1-16)
+cached="$cache_dir/pulumi-v$version-$key"
+
+reports_version() { [ -x "$1" ] && [ "$("$1" version 2>/dev/null || true)" = "v$version" ]; }
+
+# --- 1. the pulumi CLI ------------------------------------------------------------------
+mkdir -p "$(dirname "$pulumi_bin")"
+if reports_version "$pulumi_bin"; then
+    say "pulumi v$version already in .tools/bin"
+    if [ ! -L "$pulumi_bin" ] && [ ! -e "$cached" ]; then
+        mkdir -p "$cache_dir"
+        cp "$pulumi_bin" "$cached.tmp" && mv -f "$cached.tmp" "$cached"
+        say "stored it in the cache as $cached"
+    fi
+else
+    on_path=""
+    while IFS= read -r candidate; do
+        [ "$candidate" -ef "$pulumi_bin" ] && continue
+        if reports_version "$candidate"; then on_path=$candidate; break; fi
+    done < <(type -ap pulumi || true)
+    if [ -n "$on_path" ]; then
+        ln -sfn "$on_path" "$pulumi_bin"
+        say "pulumi v$version found on PATH at $on_path; linked into .tools/bin"
+    elif reports_version "$cached"; then
+        cp "$cached" "$pulumi_bin.tmp" && mv -f "$pulumi_bin.tmp" "$pulumi_bin"
+        say "pulumi v$version copied from the cache $cached"
+    else
+        command -v go >/dev/null || fail "go is not installed; it is needed to build pulumi v$version" \
+            "install Go 1.26 (https://go.dev/dl or apt-get install golang-go), or put pulumi v$version on PATH"
+        say "building pulumi v$version from the Go module proxy (takes minutes; cached afterwards)"
+        build_started=$(date +%s)
+        (cd "$wrapper" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath \
+            -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
+            -o "$pulumi_bin.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+        reports_version "$pulumi_bin.tmp" || fail "the built pulumi does not report v$version" \
+            "check toolchain/pulumi-cli/go.mod requires pkg/v3 and sdk/v3 at v$version"
+        mv -f "$pulumi_bin.tmp" "$pulumi_bin"
+        mkdir -p "$cache_dir"
+        cp "$pulumi_bin" "$cached.tmp" && mv -f "$cached.tmp" "$cached"
+        say "built pulumi v$version in $(( $(date +%s) - build_started ))s; cached as $cached"
+    fi
+fi
+reports_version "$pulumi_bin" || fail "$pulumi_bin does not report v$version" "remove it and rerun make setup"
+say "$("$pulumi_bin" version) at $pulumi_bin"
+
+# --- 2. the render provider plugin --------------------------------------------------------
+launcher="$repo/.tools/plugins/pulumi-resource-render"
+mkdir -p "$(dirname "$launcher")"
+quoted_python="'${python//\'/\'\\\'\'}'"
+cat >"$launcher.tmp" <<EOF
+#!/bin/sh
+# envparity's provider for render:services:EnvVarsForService, standing in for the community
+# pulumi-resource-render $plugin_version plugin (see docs/toolchain.md). Written by toolchain/setup.sh.
+exec $quoted_python -m envparity.provider "\$@"
+EOF
+chmod +x "$launcher.tmp"
+mv -f "$launcher.tmp" "$launcher"
+"$python" -c 'import envparity.provider.server' \
+    || fail "envparity.provider does not import" "pip install -e . into .venv (make setup does)"
+
+installed="$PULUMI_HOME/plugins/resource-render-v$plugin_version/pulumi-resource-render"
+if [ -x "$installed" ] && cmp -s "$launcher" "$installed"; then
+    say "plugin resource render v$plugin_version already installed in $PULUMI_HOME"
+else
+    "$pulumi_bin" plugin install resource render "$plugin_version" --file "$launcher" --reinstall
+    say "plugin resource render v$plugin_version installed in $PULUMI_HOME"
+fi
+# Captured first: with pipefail, grep -q closing the pipe early would fail the check.
+plugins=$("$pulumi_bin" plugin ls 2>/dev/null || true)
+grep -Eq "^render +resource +$plugin_version" <<<"$plugins" \
+    || fail "pulumi plugin ls does not list resource render $plugin_version" "rerun make setup"
+
+# --- 3. what it cost ------------------------------------------------------------------------
+say "done in $(( $(date +%s) - started ))s"
+du -sh "$repo/.tools" "$PULUMI_HOME" 2>/dev/null | sed 's/^/setup: disk /'
+[ -d "$cache_dir" ] && du -sh "$cache_dir" | sed 's/^/setup: disk /'
+exit 0

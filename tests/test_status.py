@@ -1,0 +1,91 @@
+"""Service health against the emulator: failed deploys and suspensions are findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from drift_fixtures import IDS, desired_stack, emulated
+
+from envparity.findings import ExitCode
+from envparity.scenarios import declared_seed, incident_seed
+from envparity.status import StatusReport, check_status
+
+PROD, STAGING = desired_stack("production"), desired_stack("staging")
+
+
+def _kinds(report: StatusReport) -> dict[str, list[str]]:
+    return {s.service: [f.kind for f in s.findings] for s in report.services}
+
+
+def _seed_with(service_id: str, **fields: Any) -> dict[str, Any]:
+    seed = declared_seed(PROD, STAGING)
+    for svc in seed["services"]:
+        if svc["id"] == service_id:
+            svc.update(fields)
+    return seed
+
+
+def test_incident_worker_last_deploy_failed() -> None:
+    with emulated(incident_seed(PROD, STAGING)) as (_emu, client):
+        report = check_status(PROD, client)
+    assert report.exit_code is ExitCode.FINDINGS
+    assert _kinds(report) == {"api": [], "worker": ["deploy-failed"]}
+    worker = report.services[1]
+    assert worker.deploy is not None
+    assert worker.deploy.status == "update_failed"
+    assert worker.findings[0].message == (
+        "worker's last deploy failed (update_failed at 2026-11-27T09:06:00Z)"
+    )
+    data = report.to_dict()
+    assert data["services"][0]["latest_deploy"]["status"] == "live"
+    assert data["services"][1]["state"] == "unhealthy"
+
+
+def test_redeploy_after_the_fix_is_healthy() -> None:
+    with emulated(incident_seed(PROD, STAGING)) as (_emu, client):
+        client.trigger_deploy(IDS[("production", "worker")])
+        report = check_status(PROD, client)
+    assert report.exit_code is ExitCode.CLEAN
+    assert report.services[1].deploy is not None
+    assert report.services[1].deploy.status == "live"
+
+
+def test_suspended_service_is_a_finding() -> None:
+    seed = _seed_with(IDS[("production", "api")], suspended="suspended")
+    with emulated(seed) as (_emu, client):
+        report = check_status(PROD, client)
+    assert _kinds(report) == {"api": ["suspended"], "worker": []}
+    assert report.services[0].suspended is True
+    assert report.services[0].suspenders == ("user",)
+    assert report.exit_code is ExitCode.FINDINGS
+
+
+@pytest.mark.parametrize(
+    ("deploys", "kind", "code"),
+    [
+        ([{"status": "build_failed"}], "deploy-failed", ExitCode.FINDINGS),
+        ([{"status": "live"}, {"status": "pre_deploy_failed"}], "deploy-failed", ExitCode.FINDINGS),
+        ([{"status": "live"}, {"status": "canceled"}], "deploy-canceled", ExitCode.CLEAN),
+        ([], "no-deploys", ExitCode.CLEAN),
+        ([{"status": "update_failed"}, {"status": "build_in_progress"}], None, ExitCode.CLEAN),
+    ],
+)
+def test_latest_deploy_decides(
+    deploys: list[dict[str, str]], kind: str | None, code: ExitCode
+) -> None:
+    seed = _seed_with(IDS[("production", "worker")], deploys=deploys)
+    with emulated(seed) as (_emu, client):
+        report = check_status(PROD, client)
+    assert _kinds(report)["worker"] == ([kind] if kind else [])
+    assert report.exit_code is code
+
+
+def test_unreadable_service_is_could_not_determine() -> None:
+    with emulated(declared_seed(PROD, STAGING)) as (emu, client):
+        emu.faults.fail_paths = IDS[("production", "api")]
+        emu.faults.error_next = 10_000
+        report = check_status(PROD, client)
+    assert report.exit_code is ExitCode.FAILED
+    assert [s.state for s in report.services] == ["error", "healthy"]
+    assert report.to_dict()["clean"] is False

@@ -1,0 +1,169 @@
+"""End to end: the real pulumi engine and render plugin against the emulator over TLS.
+
+Each test starts from a scratch copy of the project (its own file backend) and a Render
+emulator holding both stacks' services with no env at all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from pulumi import automation as auto
+
+from envparity import cli, engine
+from envparity.demo import render_env, scratch_project
+from envparity.desired import DesiredStack
+from envparity.emulator import Emulator, running_emulator
+from envparity.findings import EnvparityError, Severity
+from envparity.plan import load_desired
+from envparity.scenarios import declared_seed, direct_host_url
+from envparity.secret import reveal
+from envparity.stackconfig import read_stack_config
+from envparity.toolchain_env import pulumi_bin, pulumi_env, repo_root
+
+CANARY = "sk-canary-e2e-5d1f0c9a7b"
+WRITES = {"PUT", "POST", "PATCH", "DELETE"}
+
+
+@dataclass
+class World:
+    project: Path
+    emu: Emulator
+    output: list[str] = field(default_factory=list)
+
+    def desired(self, stack: str) -> DesiredStack:
+        desired, findings = load_desired(stack, repo=self.project)
+        assert desired is not None, [f.render() for f in findings]
+        return desired
+
+    def live(self, stack: str) -> dict[str, dict[str, str]]:
+        return {s.name: self.emu.env_vars(s.service_id) for s in self.desired(stack).services}
+
+    def preview(self, stack: str) -> dict[str, str]:
+        """The operation planned for each service's env resource."""
+        ops: dict[str, str] = {}
+
+        def on_event(event: auto.EngineEvent) -> None:
+            pre = event.resource_pre_event
+            if pre and pre.metadata.type == "render:services:EnvVarsForService":
+                ops[pre.metadata.urn.rsplit("::", 1)[-1]] = pre.metadata.op.value
+
+        engine.preview(stack, repo=self.project, on_output=self.output.append, on_event=on_event)
+        return ops
+
+    def up(self, stack: str) -> None:
+        engine.up(stack, repo=self.project, on_output=self.output.append)
+
+    def set_config(self, stack: str, key: str, value: str, *, secret: bool) -> None:
+        flag = ["--secret"] if secret else ["--plaintext"]
+        subprocess.run(
+            [str(pulumi_bin(self.project)), "config", "set", "--stack", stack, *flag, key],
+            input=value, text=True, check=True, capture_output=True,
+            cwd=self.project, env=pulumi_env(self.project),
+        )
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    project = scratch_project(repo_root(), tmp_path / "project")
+    monkeypatch.setenv("ENVPARITY_REPO", str(project))
+    stacks = [load_desired(s, repo=project)[0] for s in ("staging", "production")]
+    assert all(stacks)
+    keys = [reveal(read_stack_config(s, repo=project)["render:apiKey"].value)
+            for s in ("staging", "production")]
+    seed = declared_seed(*[s for s in stacks if s], api_keys=keys)
+    for service in seed["services"]:
+        service["envVars"] = {}
+    with running_emulator(seed, api_keys=keys, tls=True) as emu:
+        for name, value in render_env(emu, keys[-1]).items():
+            monkeypatch.setenv(name, value)
+        yield World(project, emu)
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_empty_render_gets_exactly_the_planned_env(world: World, stack: str) -> None:
+    assert world.preview(stack) == {"api": "create", "worker": "create"}
+    world.up(stack)
+    desired = world.desired(stack)
+    assert world.live(stack) == {
+        s.name: {k: reveal(v) for k, v in s.env.items()} for s in desired.services
+    }
+    assert world.preview(stack) == {"api": "same", "worker": "same"}
+    assert cli.main(["preview", "--stack", stack, "--expect-no-changes"]) == 0
+
+
+def test_a_staging_change_updates_only_the_services_that_use_it(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.up("staging")
+    world.up("production")
+    production_before = world.live("production")
+
+    world.set_config("staging", "envparity:OPENAI_API_KEY", CANARY, secret=True)
+    assert world.preview("staging") == {"api": "same", "worker": "update"}
+    world.up("staging")
+    assert world.live("staging")["worker"]["OPENAI_API_KEY"] == CANARY
+
+    world.set_config("staging", "envparity:UVICORN_WORKERS", "3", secret=False)
+    assert world.preview("staging") == {"api": "update", "worker": "same"}
+    world.up("staging")
+    assert world.live("staging")["api"]["UVICORN_WORKERS"] == "3"
+
+    assert world.live("production") == production_before
+    assert world.preview("production") == {"api": "same", "worker": "same"}
+
+    assert cli.main(["plan", "--stack", "staging", "--format", "json"]) == 0
+    assert cli.main(["check", "--stack", "staging"]) == 0
+    printed = capsys.readouterr()
+    assert CANARY not in printed.out + printed.err
+    assert not any(CANARY in line for line in world.output)
+    for state_file in (world.project / ".state").rglob("*"):
+        if state_file.is_file():
+            assert CANARY.encode() not in state_file.read_bytes(), state_file
+
+
+def test_hand_edits_are_named_in_preview_and_undone_by_up(world: World) -> None:
+    world.up("production")
+    declared = world.live("production")
+    ids = {s.name: s.service_id for s in world.desired("production").services}
+    world.emu.set_env_var(ids["worker"], "LOG_LEVEL", "DEBUG")
+    world.emu.set_env_var(ids["api"], "HAND_ADDED_FLAG", "1")
+
+    world.output.clear()
+    assert world.preview("production") == {"api": "update", "worker": "update"}
+    assert any("warning: api: HAND_ADDED_FLAG is on Render but not declared" in line
+               for line in world.output)
+
+    world.up("production")
+    assert world.live("production") == declared
+
+
+def test_a_broken_stack_fails_preview_with_check_findings_and_writes_nothing(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prod = world.desired("production")
+    ids = [s.service_id for s in prod.services]
+    pooler = reveal(prod.service("worker").env["DATABASE_URL"])
+    world.set_config("production", "envparity:DATABASE_URL", direct_host_url(pooler), secret=True)
+
+    assert cli.main(["check", "--stack", "production", "--format", "json"]) == 2
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    errors = [f for f in findings if f["severity"] == Severity.ERROR.value]
+    assert any(f["rule"] == "supabase-direct-host" for f in errors)
+
+    world.emu.clear_requests()
+    with pytest.raises(EnvparityError) as failure:
+        world.preview("production")
+    text = str(failure.value)
+    for finding in errors:
+        assert finding["message"] in text
+        assert finding["hint"] in text
+    assert "pooler.supabase.com" in text
+    assert not [r for r in world.emu.requests if r.method in WRITES]
+    assert all(not world.emu.env_vars(service_id) for service_id in ids)

@@ -6,9 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
 
-.PHONY: setup venv toolchain postgres stacks test lint typecheck unit demo clean
+.PHONY: setup venv toolchain actionlint postgres stacks test lint unit demo clean
 
-setup: venv toolchain postgres stacks
+setup: venv toolchain actionlint postgres stacks
 
 venv: $(STAMP)
 
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 
 toolchain: venv
 	@bash toolchain/setup.sh
+
+actionlint:
+	@bash toolchain/actionlint.sh
 
 postgres:
 	@bash toolchain/postgres.sh

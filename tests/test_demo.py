@@ -1,0 +1,42 @@
+"""`make demo` runs the incident from start to fix and prints no secret."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from envparity import demo
+from envparity.plan import load_desired
+from envparity.secret import Secret, reveal
+from envparity.toolchain_env import repo_root
+
+
+def test_demo_finds_the_incident_fixes_it_and_shows_no_secret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    assert demo.run() == 0
+    out = capsys.readouterr().out
+
+    before, _, after = out.partition("pulumi up: apply it")
+    assert "DOCUMENT_ENCRYPTION_KEY  missing" in before
+    assert "supabase-direct on Render" in before
+    assert "worker's last deploy failed" in before
+    assert "UNEXPECTED" not in out
+    assert "Drift of stack production: clean" in after
+    assert out.rstrip().endswith("demo finished: Render matches the declaration")
+    scratch = re.search(r"its own Pulumi backend: (\S+)", out)
+    assert scratch is not None
+    assert not Path(scratch.group(1)).exists()
+
+    secrets = [
+        reveal(value)
+        for stack in ("staging", "production")
+        for service in (load_desired(stack, repo=repo_root())[0] or pytest.fail(stack)).services
+        for value in service.env.values()
+        if isinstance(value, Secret)
+    ]
+    assert secrets
+    assert not [s for s in secrets if s in out]

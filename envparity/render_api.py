@@ -64,6 +64,8 @@ DEFAULT_BASE_URL: Final = "https://api.render.com/v1"
 MAX_PAGE: Final = 100
 log = logging.getLogger("envparity.render_api")
 T = TypeVar("T")
+# Failures that happen before a request leaves this machine: always safe to send again.
+_NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _Bearer(httpx.Auth):
@@ -353,10 +355,13 @@ class RenderClient:
             status: int | None = None
             request_id: str | None = None
             wait: float | None = None
+            # A POST (deploy, restart, link) that may have reached Render is not sent twice.
+            maybe_applied = False
             try:
                 response = self._http.request(method, path, params=params, json=body)
             except httpx.TransportError as exc:
                 message = f"connection failed ({type(exc).__name__})"
+                maybe_applied = method == "POST" and not isinstance(exc, _NOT_SENT)
                 if _cert_rejected(exc):
                     # Not transient: retrying cannot make an untrusted certificate trusted.
                     raise RenderUnavailable(
@@ -374,6 +379,7 @@ class RenderClient:
                 if status < 400:
                     return response
                 message = error_message(response, (*sent, self._key.reveal()))
+                maybe_applied = method == "POST" and status >= 500
                 if status == 429:
                     wait = server_delay(response.headers)
                 elif status < 500:
@@ -384,7 +390,8 @@ class RenderClient:
             delay = wait if wait is not None else backoff_delay(attempt, jitter=self._jitter())
             if wait is not None:
                 delay += min(1.0, wait * 0.1) * self._jitter()
-            if attempt >= self._max_attempts or self._clock() + delay > deadline:
+            out_of_time = self._clock() + delay > deadline
+            if maybe_applied or attempt >= self._max_attempts or out_of_time:
                 log.info(
                     "%s %s -> %s giving up at attempt %d request_id %s",
                     method, path, status, attempt, request_id,

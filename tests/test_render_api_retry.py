@@ -238,3 +238,30 @@ def test_untrusted_certificate_is_not_retried() -> None:
     assert clock.sleeps == []
     assert "TLS certificate not trusted" in str(err.value)
     assert "SSL_CERT_FILE" in err.value.hint
+
+
+DEPLOY = {"id": "dep-1", "status": "created", "trigger": "api"}
+
+
+def test_a_deploy_that_may_have_started_is_not_sent_twice() -> None:
+    for failure in (reply(503, {"message": "unavailable"}), httpx.ReadTimeout("no answer")):
+        script = Script(failure, reply(201, DEPLOY))
+        with make_client(script, FakeClock()) as client, pytest.raises(RenderUnavailable):
+            client.trigger_deploy("srv-1")
+        assert len(script.requests) == 1
+
+
+def test_a_deploy_that_never_left_is_retried() -> None:
+    script = Script(connect_error(), reply(201, DEPLOY))
+    with make_client(script, FakeClock()) as client:
+        deploy = client.trigger_deploy("srv-1")
+    assert deploy is not None
+    assert deploy.id == "dep-1"
+    assert len(script.requests) == 2
+
+
+def test_an_env_replace_is_idempotent_and_retried_after_5xx() -> None:
+    script = Script(reply(503, {"message": "unavailable"}), env_server(ENV))
+    with make_client(script, FakeClock()) as client:
+        assert [v.key for v in client.replace_env_vars("srv-1", ENV)] == ["A", "B"]
+    assert len(script.requests) == 2

@@ -9,6 +9,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from envparity.findings import EnvparityError, ExitCode
 
@@ -25,15 +26,25 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1: exit 2 means findings, and CI acts on it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.FAILED), f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="envparity",
         description=(
             "Keep the environment of Render services identical in shape across stacks. "
             "Exit codes: 0 clean, 2 findings or drift, 1 could not run."
         ),
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
@@ -46,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args.func(args))
     except EnvparityError as exc:
         print(exc.render(), file=sys.stderr)
-        return int(ExitCode.FAILED)
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return int(ExitCode.FAILED)

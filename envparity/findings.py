@@ -61,6 +61,8 @@ class EnvparityError(Exception):
     The message names what failed and how to fix it; it never holds a value.
     """
 
+    exit_code: ExitCode = ExitCode.FAILED
+
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
         self.hint = hint

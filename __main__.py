@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from envparity.program import run
+from envparity.program import read_render, run
 
 # The project directory is where this file is, whichever checkout or copy pulumi runs.
-run(repo=Path(__file__).resolve().parent)
+run(repo=Path(__file__).resolve().parent, live_reader=read_render)

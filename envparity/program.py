@@ -10,7 +10,7 @@ dropped on purpose (`retired`) or named in a warning before the update removes t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +19,13 @@ import pulumi_render as render
 from pulumi.runtime import config as runtime_settings
 
 from envparity.desired import DesiredService, DesiredStack
-from envparity.findings import Severity
+from envparity.drift import ReadError, read_live_env
+from envparity.findings import EnvparityError, Severity
 from envparity.plan import desired_state, stack_file
+from envparity.render_api import RenderClient
 from envparity.secret import EnvValue, Secret, reveal
 from envparity.spec import CatalogError, load_catalog
-from envparity.stackconfig import ConfigValue, config_value
+from envparity.stackvalues import ConfigValue, config_value
 from envparity.toolchain_env import repo_root
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "declare",
     "env_var_args",
     "merge_live",
+    "read_render",
     "removal_warnings",
     "run",
     "runtime_config",
@@ -40,6 +43,7 @@ __all__ = [
 
 LiveEnv = Mapping[str, Mapping[str, Secret]]
 """Service name -> the env Render has now, values always wrapped."""
+LiveReader = Callable[[DesiredStack, Mapping[str, ConfigValue]], LiveEnv]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +156,38 @@ def declare(
     return resources
 
 
+def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveEnv:
+    """Each service's env on Render now, read with the stack's own `render:apiKey`.
+
+    A service that cannot be read stops the program: planning a replace-all write without
+    knowing what it would delete is exactly the blind spot envparity exists to close.
+    """
+    entry = config.get("render:apiKey")
+    key = None if entry is None else Secret(reveal(entry.value))
+    try:
+        with RenderClient.from_env(api_key=key) as client:
+            results = read_live_env(client, desired.services)
+    except EnvparityError as exc:
+        raise pulumi.RunError(exc.render()) from None
+    failed = [r for r in results if isinstance(r, ReadError)]
+    if failed:
+        raise pulumi.RunError(
+            "could not read the current env on Render, so nothing is planned:\n"
+            + "\n".join(f"{e.service} ({e.service_id}): {e.message}; fix: {e.hint}"
+                        for e in failed)
+        )
+    return {svc.name: r for svc, r in zip(desired.services, results, strict=True)
+            if not isinstance(r, ReadError)}
+
+
 def run(
-    live: LiveEnv | None = None, *, repo: Path | None = None
+    live: LiveEnv | None = None, *, repo: Path | None = None,
+    live_reader: LiveReader | None = None,
 ) -> dict[str, render.services.EnvVarsForService]:
-    """The program body: `__main__.py` and the Automation API inline program call this."""
-    desired = validated_desired(repo or repo_root(), pulumi.get_stack(), runtime_config())
+    """The program body: `__main__.py` and the Automation API inline program call this
+    with `live_reader=read_render`; tests hand `live` in directly."""
+    config = runtime_config()
+    desired = validated_desired(repo or repo_root(), pulumi.get_stack(), config)
+    if live is None and live_reader is not None:
+        live = live_reader(desired, config)
     return declare(desired, live)

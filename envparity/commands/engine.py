@@ -45,21 +45,26 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    for name, func, text in (
-        ("preview", _preview, "Show what `pulumi up` would change on Render for a stack."),
-        ("up", _up, "Apply a stack: make every service's env on Render equal the declaration."),
+    for name, func, text, more in (
+        ("preview", _preview, "Show what `pulumi up` would change on Render for a stack.",
+         " Reads each service's env on Render first, so changes made there by hand show up"
+         " and keys an update would remove are named. Exit 2 if the stack fails `check`"
+         " (or, with --expect-no-changes, if anything would change)."),
+        ("up", _up, "Apply a stack: make every service's env on Render equal the declaration.",
+         " Reads each service's env on Render first, so changes made there by hand are"
+         " undone and preserved keys are kept. Exit 2 if the stack fails `check`."),
     ):
-        parser = sub.add_parser(name, help=text, description=text + (
-            " Refreshes from Render first, so changes made by hand are seen and undone."
-        ))
+        parser = sub.add_parser(name, help=text, description=text + more)
         parser.add_argument("--stack", required=True, help="stack name, e.g. staging")
         parser.add_argument("--no-refresh", dest="refresh", action="store_false",
-                            help="trust Pulumi's state instead of reading Render first")
+                            help="skip pulumi's refresh of its state (the render plugin "
+                                 "still reads each service it would update)")
         if name == "preview":
             parser.add_argument("--expect-no-changes", action="store_true",
                                 help="exit 2 if anything would change")
         else:
-            parser.add_argument("--yes", action="store_true", help="apply without asking")
+            parser.add_argument("--yes", action="store_true",
+                                help="confirm the apply (required; there is no prompt)")
         parser.set_defaults(func=func)
     demo_parser = sub.add_parser(
         "demo", help="Replay the incident on a local Render emulator and fix it.",

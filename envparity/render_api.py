@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import random
-import ssl
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
@@ -23,6 +22,13 @@ import httpx
 
 from envparity.findings import EnvparityError
 from envparity.ratelimit import RateLimiter, backoff_delay, server_delay
+from envparity.render_http import (
+    DEFAULT_BASE_URL,
+    BearerAuth,
+    base_url_from_env,
+    cert_rejected,
+    tls_verify,
+)
 from envparity.render_types import (
     Deploy,
     EnvGroup,
@@ -58,47 +64,14 @@ __all__ = [
     "RenderRateLimited",
     "RenderUnavailable",
     "Service",
+    "base_url_from_env",
 ]
 
-DEFAULT_BASE_URL: Final = "https://api.render.com/v1"
 MAX_PAGE: Final = 100
 log = logging.getLogger("envparity.render_api")
 T = TypeVar("T")
 # Failures that happen before a request leaves this machine: always safe to send again.
 _NOT_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-class _Bearer(httpx.Auth):
-    """Adds the key per request so it lives only here, not in the client's default headers."""
-
-    def __init__(self, key: Secret) -> None:
-        self._key = key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
-        yield request
-
-
-def _tls(verify: str | bool) -> ssl.SSLContext | bool:
-    """A CA file path becomes a context (httpx deprecates paths); errors name the file."""
-    if not isinstance(verify, str):
-        return verify
-    try:
-        return ssl.create_default_context(cafile=verify)
-    except (OSError, ssl.SSLError) as exc:
-        raise EnvparityError(
-            f"cannot load the CA file {verify} ({type(exc).__name__})",
-            hint="point SSL_CERT_FILE at a readable PEM file of CA certificates, or unset it",
-        ) from None
-
-
-def _cert_rejected(exc: BaseException) -> bool:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def _seg(text: str) -> str:
@@ -126,7 +99,7 @@ class RenderClient:
     ) -> None:
         if not 1 <= page_limit <= MAX_PAGE:
             raise ValueError(f"page_limit must be 1..{MAX_PAGE}")
-        tls = _tls(verify)
+        tls = tls_verify(verify)
         self.base_url = base_url.rstrip("/")
         self._key = api_key
         self._budget = retry_budget_seconds
@@ -138,7 +111,7 @@ class RenderClient:
         self._page_limit = page_limit
         self._http = httpx.Client(
             base_url=self.base_url,
-            auth=_Bearer(api_key),
+            auth=BearerAuth(api_key),
             transport=transport,
             verify=tls,
             timeout=timeout,
@@ -149,24 +122,22 @@ class RenderClient:
         return f"RenderClient(base_url={self.base_url!r}, api_key={MASK!r})"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **kw: Any) -> RenderClient:
-        """`RENDER_API_URL`, `RENDER_API_KEY` and `SSL_CERT_FILE`, as a user would set them."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, api_key: Secret | None = None,
+        **kw: Any,
+    ) -> RenderClient:
+        """Configured as a user would: `RENDER_API_KEY` (unless a key is given, such as a
+        stack's `render:apiKey`), `base_url_from_env`, and `SSL_CERT_FILE` to trust."""
         env = os.environ if environ is None else environ
-        key = env.get("RENDER_API_KEY", "").strip()
-        if not key:
+        key = api_key or Secret(env.get("RENDER_API_KEY", "").strip())
+        if not key.reveal():
             raise EnvparityError(
                 "RENDER_API_KEY is not set",
                 hint="create an API key in Render's Account Settings and export RENDER_API_KEY",
             )
-        url = env.get("RENDER_API_URL", "").strip() or DEFAULT_BASE_URL
-        if not url.startswith(("https://", "http://")):
-            raise EnvparityError(
-                "RENDER_API_URL must start with https:// or http://",
-                hint=f"unset it to use {DEFAULT_BASE_URL}, or give a full URL ending in /v1",
-            )
         if env.get("SSL_CERT_FILE") and "verify" not in kw:
             kw["verify"] = env["SSL_CERT_FILE"]
-        return cls(base_url=url, api_key=Secret(key), **kw)
+        return cls(base_url=base_url_from_env(env), api_key=key, **kw)
 
     def close(self) -> None:
         self._http.close()
@@ -362,7 +333,7 @@ class RenderClient:
             except httpx.TransportError as exc:
                 message = f"connection failed ({type(exc).__name__})"
                 maybe_applied = method == "POST" and not isinstance(exc, _NOT_SENT)
-                if _cert_rejected(exc):
+                if cert_rejected(exc):
                     # Not transient: retrying cannot make an untrusted certificate trusted.
                     raise RenderUnavailable(
                         method=method, path=path, status=None, request_id=None,

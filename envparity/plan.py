@@ -15,7 +15,8 @@ from envparity.findings import Finding, Severity
 from envparity.rules import multi_stack_findings, resolve_values, stack_findings
 from envparity.secret import EnvValue, Secret, fingerprint, reveal
 from envparity.spec import SERVICE_IDS_KEY, Catalog, load_catalog
-from envparity.stackconfig import ConfigValue, read_stack_config
+from envparity.stackconfig import read_stack_config
+from envparity.stackvalues import ConfigValue
 
 __all__ = [
     "build_desired",

@@ -16,7 +16,7 @@ from envparity import dbrules, dburl
 from envparity.findings import Finding, Severity
 from envparity.secret import EnvValue, Secret, reveal
 from envparity.spec import CONFIG_NAMESPACE, SERVICE_IDS_KEY, Catalog, KeySpec, value_problem
-from envparity.stackconfig import ConfigValue
+from envparity.stackvalues import ConfigValue
 
 __all__ = ["multi_stack_findings", "resolve_values", "stack_findings"]
 

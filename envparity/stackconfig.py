@@ -12,17 +12,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from envparity.findings import EnvparityError
-from envparity.secret import EnvValue, Secret
-from envparity.toolchain_env import pulumi_bin, pulumi_env, repo_root
+from envparity.stackvalues import ConfigValue, config_value
+from envparity.toolchain_env import pulumi_bin, pulumi_env, redacted_backend, repo_root
 
 __all__ = [
     "ConfigValue",
-    "config_value",
     "ensure_local_stacks",
     "main",
     "read_stack_config",
@@ -33,37 +31,6 @@ _TIMEOUT: Final = 120.0
 _SETUP_HINT: Final = "run `make setup` (it builds the pinned pulumi into .tools/bin)"
 # How pulumi says a stack (or the whole local backend) is not there yet.
 _NO_STACK: Final = ("no stack named", "unable to open state directory", "stack not found")
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigValue:
-    """One config entry; `items` is set for object values (service ids, per-service values)."""
-
-    value: EnvValue
-    secret: bool
-    items: Mapping[str, EnvValue] | None = None
-
-
-def config_value(text: str, *, secret: bool, obj: object = None) -> ConfigValue:
-    """Build a ConfigValue from the CLI's or the runtime's view of one entry.
-
-    Only a flat object of scalars becomes `items`; anything deeper stays text so that the
-    rules report it instead of this reader guessing.
-    """
-
-    def wrap(raw: str) -> EnvValue:
-        return Secret(raw) if secret else raw
-
-    items: dict[str, EnvValue] | None = None
-    if isinstance(obj, dict) and all(isinstance(v, str | int | float | bool) for v in obj.values()):
-        items = {str(k): wrap(_scalar_text(v)) for k, v in obj.items()}
-    return ConfigValue(value=wrap(text), secret=secret, items=items)
-
-
-def _scalar_text(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _pulumi(repo: Path, env: Mapping[str, str]) -> str:
@@ -143,8 +110,15 @@ def _stack_names(repo: Path, env: Mapping[str, str]) -> set[str]:
     done = _run(repo, ["stack", "ls", "--json"], env)
     if done.returncode != 0:
         raise EnvparityError("cannot list stacks in the local backend",
-                             hint=f"check {env.get('PULUMI_BACKEND_URL')} is writable")
-    return {str(item["name"]).rsplit("/", 1)[-1] for item in json.loads(done.stdout or "[]")}
+                             hint=f"check {redacted_backend(env.get('PULUMI_BACKEND_URL', ''))}"
+                                  " is writable")
+    try:
+        listed = json.loads(done.stdout or "[]")
+        return {str(item["name"]).rsplit("/", 1)[-1] for item in listed}
+    except (json.JSONDecodeError, TypeError, KeyError):
+        raise EnvparityError("`pulumi stack ls --json` answered something unexpected",
+                             hint="check that .tools/bin/pulumi is the pinned CLI (make setup)"
+                             ) from None
 
 
 def uses_local_backend(repo: Path, env: Mapping[str, str]) -> bool:
@@ -185,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     repo = repo_root()
     env = pulumi_env(repo)
     if not uses_local_backend(repo, env):
-        backend = env.get("PULUMI_BACKEND_URL", "")
+        backend = redacted_backend(env.get("PULUMI_BACKEND_URL", ""))
         print(f"PULUMI_BACKEND_URL is {backend}: stacks there are yours to create; skipped")
         return 0
     try:

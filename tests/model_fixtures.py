@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from envparity.stackconfig import ConfigValue, config_value
+from envparity.stackvalues import ConfigValue, config_value
 from envparity.toolchain_env import pulumi_bin, pulumi_env, repo_root
 
 REPO = repo_root()

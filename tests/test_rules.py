@@ -8,7 +8,7 @@ from model_fixtures import EXAMPLE_VALUES, REPO, SECRET_NAMES, example_config, m
 from envparity.findings import Finding, Severity
 from envparity.rules import multi_stack_findings, stack_findings
 from envparity.spec import load_catalog
-from envparity.stackconfig import ConfigValue
+from envparity.stackvalues import ConfigValue
 
 CATALOG = load_catalog(REPO)
 LOC = {"staging": "Pulumi.staging.yaml", "production": "Pulumi.production.yaml"}

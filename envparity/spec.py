@@ -224,6 +224,11 @@ def _key_findings(catalog: Catalog, name: str, spec: KeySpec) -> list[Finding]:
             problem = value_problem(spec, spec.default)
             if problem:
                 bad(f"default {problem[1]}", "correct the default")
+    if spec.type == "postgres_url" and not spec.secret:
+        # A database URL carries its password: in plain config it would be printed by
+        # `plan`, posted in PR previews and stored unencrypted in Pulumi's state.
+        bad("a postgres_url key must be secret", "set secret: true and make it secure: in "
+            "every stack file (pulumi config set --secret)")
     if spec.derived == "stack":
         if spec.secret:
             bad("a derived key cannot be secret", "set secret: false")

@@ -77,6 +77,16 @@ def test_every_catalog_mistake_is_collected_with_its_key(tmp_path: Path) -> None
                         ("lower_case", "catalog-key"), ("UVICORN_WORKERS", "catalog-service")}
 
 
+def test_a_database_url_key_must_be_secret(tmp_path: Path) -> None:
+    def edit(raw: dict[str, dict[str, dict[str, object]]]) -> None:
+        raw["keys"]["DATABASE_URL"]["secret"] = False
+
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_broken(tmp_path, edit))
+    (finding,) = [f for f in caught.value.findings if f.key == "DATABASE_URL"]
+    assert finding.message == "a postgres_url key must be secret"
+
+
 def test_unknown_field_is_refused_naming_the_key(tmp_path: Path) -> None:
     def edit(raw: dict[str, dict[str, dict[str, object]]]) -> None:
         raw["keys"]["LOG_LEVEL"]["secert"] = True

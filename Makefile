@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 
 toolchain: venv
 	@bash toolchain/setup.sh
+	@bash toolchain/langhost.sh
 
 actionlint:
 	@bash toolchain/actionlint.sh

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent import futures
 from dataclasses import replace
 from typing import Final, TypeVar
 
@@ -21,6 +19,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from envparity.findings import EnvparityError
+from envparity.plugin_server import announce_and_wait, start
 from envparity.provider import envvars
 from envparity.provider.config import check_config, settings_from
 from envparity.provider.envvars import TYPE_TOKEN, ChangeKind, EnvDiff, EnvSpec
@@ -267,15 +266,12 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
 
 
 def serve(provider: RenderProvider, *, host: str = "127.0.0.1") -> tuple[grpc.Server, int]:
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=8),
+    return start(
+        functools.partial(provider_pb2_grpc.add_ResourceProviderServicer_to_server, provider),
+        host=host, workers=8,
         options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
                  ("grpc.max_send_message_length", _MAX_MESSAGE)],
     )
-    provider_pb2_grpc.add_ResourceProviderServicer_to_server(provider, server)
-    port = server.add_insecure_port(f"{host}:0")
-    server.start()
-    return server, port
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -288,13 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("engine", nargs="?", help="engine address (passed by Pulumi; unused)")
     parser.parse_known_args(argv)
     provider = RenderProvider()
-    server, port = serve(provider)
-    sys.stdout.write(f"{port}\n")
-    sys.stdout.flush()
     try:
-        server.wait_for_termination()
-    except KeyboardInterrupt:
-        server.stop(grace=1)
+        announce_and_wait(*serve(provider))
     finally:
         provider.close()
     return 0

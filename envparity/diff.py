@@ -13,8 +13,6 @@ happen yet or was undone).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from deepdiff import DeepDiff
 
 from envparity.dburl import DbUrlError, classify, parse
 from envparity.desired import DesiredService
-from envparity.secret import EnvValue, Secret, reveal, shown
+from envparity.secret import EnvValue, Secret, keyed_digest, reveal, shown
 
 __all__ = [
     "DiffKind",
@@ -119,7 +117,7 @@ def url_side(value: EnvValue) -> UrlSide:
 
 def _digests(env: Mapping[str, EnvValue], key: bytes) -> dict[str, str]:
     return {
-        k: hmac.new(key, reveal(v).encode(), hashlib.sha256).hexdigest() for k, v in env.items()
+        k: keyed_digest(v, key=key) for k, v in env.items()
     }
 
 

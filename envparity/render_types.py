@@ -17,6 +17,7 @@ from envparity.findings import EnvparityError
 from envparity.secret import MASK, Secret
 
 __all__ = [
+    "WITHHELD_MESSAGE",
     "Deploy",
     "EnvGroup",
     "EnvVar",
@@ -41,6 +42,9 @@ __all__ = [
 
 T = TypeVar("T")
 _MESSAGE_CAP: Final = 200
+# Shorter runs (words like "invalid ") occur in ordinary messages by chance.
+_ECHO_MIN: Final = 8
+WITHHELD_MESSAGE: Final = "message withheld: Render's text quoted part of a value we sent"
 
 
 @dataclass(frozen=True)
@@ -137,20 +141,36 @@ def error_class(status: int | None) -> type[RenderApiError]:
     return RenderApiError
 
 
-
-
 def error_message(response: httpx.Response, scrub: Sequence[str]) -> str:
-    """Render's error text, capped, with every string in `scrub` masked out."""
+    """Render's error text, capped, with every string in `scrub` masked out.
+
+    Masking catches only whole copies; a message that still quotes part of a value we sent
+    (8 characters or more) is withheld entirely, as the rest of that value may be guessable.
+    """
     try:
         data = response.json()
     except ValueError:
         data = None
     text = data.get("message") if isinstance(data, dict) else None
     message = text if isinstance(text, str) and text else response.reason_phrase or "error"
-    for value in scrub:
-        if value:
-            message = message.replace(value, MASK)
+    # Longest first, so a value that contains another is masked whole.
+    for value in sorted(filter(None, scrub), key=len, reverse=True):
+        message = message.replace(value, MASK)
+    if _quotes_part_of(message, scrub):
+        return WITHHELD_MESSAGE
     return message if len(message) <= _MESSAGE_CAP else message[: _MESSAGE_CAP - 3] + "..."
+
+
+def _quotes_part_of(message: str, values: Sequence[str]) -> bool:
+    """Whether `message` holds any run of `_ECHO_MIN` characters of one of `values`."""
+    if len(message) < _ECHO_MIN:
+        return False
+    windows = {message[i : i + _ECHO_MIN] for i in range(len(message) - _ECHO_MIN + 1)}
+    return any(
+        value[i : i + _ECHO_MIN] in windows
+        for value in values
+        for i in range(len(value) - _ECHO_MIN + 1)
+    )
 
 
 def parse_body(response: httpx.Response, method: str, path: str, parse: Callable[[object], T]) -> T:
@@ -198,7 +218,10 @@ def parse_page(
 ) -> tuple[list[T], int, str | None]:
     """A cursor-wrapped page: its items, its size and the cursor of its last item."""
     page = _items(data)
-    found = [parse(item[item_key]) for item in page if item.get(item_key) is not None]
+    if any(item.get(item_key) is None for item in page):
+        # Skipping it would make a short read look complete: the page size still counts it.
+        raise ShapeError(f"unexpected response: a page item has no {item_key}")
+    found = [parse(item[item_key]) for item in page]
     cursor = page[-1].get("cursor") if page else None
     return found, len(page), cursor if isinstance(cursor, str) and cursor else None
 

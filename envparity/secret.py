@@ -8,12 +8,15 @@ secret cannot be recovered by hashing guesses offline.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
 from pathlib import Path
 from typing import Final
+
+from envparity.findings import EnvparityError
 
 __all__ = [
     "FINGERPRINT_KEY_ENV",
@@ -22,6 +25,7 @@ __all__ = [
     "Secret",
     "fingerprint",
     "fingerprint_key",
+    "keyed_digest",
     "reveal",
     "shown",
 ]
@@ -29,6 +33,8 @@ __all__ = [
 MASK: Final = "***"
 FINGERPRINT_KEY_ENV: Final = "ENVPARITY_FINGERPRINT_KEY"
 _KEY_FILE: Final = Path("~/.config/envparity/fingerprint.key")
+# A shorter key makes fingerprints of short secrets cheap to brute-force offline.
+_MIN_KEY_BYTES: Final = 16
 
 
 class Secret:
@@ -70,10 +76,14 @@ def reveal(value: EnvValue) -> str:
     return value.reveal() if isinstance(value, Secret) else value
 
 
+def keyed_digest(value: EnvValue, *, key: bytes) -> str:
+    """Full HMAC-SHA256 of a value: for comparing values without holding them."""
+    return hmac.new(key, reveal(value).encode(), hashlib.sha256).hexdigest()
+
+
 def fingerprint(value: EnvValue, *, key: bytes) -> str:
     """Short keyed digest, stable for the same key and value, e.g. `fp:3f9a0c1b2d4e`."""
-    digest = hmac.new(key, reveal(value).encode(), hashlib.sha256).hexdigest()
-    return f"fp:{digest[:12]}"
+    return f"fp:{keyed_digest(value, key=key)[:12]}"
 
 
 def shown(value: EnvValue, *, key: bytes) -> str:
@@ -89,15 +99,37 @@ def fingerprint_key(environ: dict[str, str] | None = None, *, key_file: Path = _
     """
     env = os.environ if environ is None else environ
     configured = env.get(FINGERPRINT_KEY_ENV)
-    if configured:
+    if configured:  # set but empty counts as unset: an empty key would not key anything
         return configured.encode()
     path = key_file.expanduser()
     if path.exists():
-        return path.read_bytes().strip()
+        key = path.read_bytes().strip()
+        if len(key) < _MIN_KEY_BYTES:
+            raise EnvparityError(
+                f"fingerprint key file {path} holds {len(key)} bytes, "
+                f"fewer than {_MIN_KEY_BYTES}",
+                hint=f"delete {path} to have a new key made, "
+                f"or set {FINGERPRINT_KEY_ENV} (CI: from its secret store)",
+            )
+        return key
     path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = secrets.token_hex(32).encode()
     tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(fresh)
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return fresh
+    _write_private(tmp, secrets.token_hex(32).encode())
+    # A run starting at the same moment may have replaced our file with its own and renamed
+    # it already; either way, the key on disk is the one later runs will read.
+    with contextlib.suppress(FileNotFoundError):
+        tmp.replace(path)
+    return path.read_bytes().strip()
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file that is owner-only from its first byte, replacing a stale one."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        # Left by a run that died before the rename; its mode and contents are not trusted.
+        path.unlink()
+        fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)

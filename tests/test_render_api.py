@@ -221,7 +221,8 @@ def test_env_group_get_link_unlink() -> None:
         ("POST", "/v1/env-groups/evg-1/services/srv-9"),
         ("DELETE", "/v1/env-groups/evg-1/services/srv-9"),
     ]
-    assert CANARY_VALUE not in repr(group)
+    leaked = CANARY_VALUE in repr(group)
+    assert not leaked, "canary leaked into the env group's repr"
 
 
 def test_trigger_deploy_202_empty_body_is_none() -> None:
@@ -253,7 +254,8 @@ def test_postgres_connection_info_is_all_secret() -> None:
         got = client.postgres_connection_info("dpg-1")
     assert got["password"].reveal() == CANARY_VALUE
     assert set(got) == set(info)
-    assert CANARY_VALUE not in repr(got)
+    leaked = CANARY_VALUE in repr(got)
+    assert not leaked, "canary leaked into the connection info's repr"
 
 
 def test_wrong_shape_and_non_json_bodies_are_errors_naming_the_call() -> None:
@@ -300,7 +302,8 @@ def test_from_env_reads_url_key_and_ca_file(tmp_path: Path) -> None:
 
     with RenderClient.from_env({"RENDER_API_KEY": CANARY_KEY}) as client:
         assert client.base_url == DEFAULT_BASE_URL
-        assert CANARY_KEY not in repr(client)
+        leaked = CANARY_KEY in repr(client)
+        assert not leaked, "API key leaked into the client's repr"
 
     with pytest.raises(EnvparityError, match="RENDER_API_URL"):
         RenderClient.from_env({"RENDER_API_KEY": "k", "RENDER_API_URL": "api.render.com"})

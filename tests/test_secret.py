@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
 import pickle
+import stat
 from pathlib import Path
 
 import pytest
 
+from envparity.findings import EnvparityError
 from envparity.secret import Secret, fingerprint, fingerprint_key, reveal, shown
 
 CANARY = "canary-7f3a-do-not-print"
@@ -13,8 +16,10 @@ CANARY = "canary-7f3a-do-not-print"
 def test_secret_masks_itself_in_every_text_form() -> None:
     secret = Secret(CANARY)
     for text in (str(secret), repr(secret), f"{secret}", f"{secret!r}", format(secret, "")):
-        assert CANARY not in text
-    assert CANARY not in repr([secret, {"k": secret}])
+        leaked = CANARY in text
+        assert not leaked, "canary leaked into a text form of Secret"
+    leaked = CANARY in repr([secret, {"k": secret}])
+    assert not leaked, "canary leaked into the repr of a container of Secrets"
 
 
 def test_secret_refuses_to_be_pickled() -> None:
@@ -46,3 +51,65 @@ def test_fingerprint_key_from_environment_then_file(tmp_path: Path) -> None:
     first = fingerprint_key({}, key_file=tmp_path / "k")
     assert first == fingerprint_key({}, key_file=tmp_path / "k")
     assert (tmp_path / "k").stat().st_mode & 0o077 == 0
+
+
+def test_empty_key_variable_counts_as_unset(tmp_path: Path) -> None:
+    key_file = tmp_path / "k"
+    key = fingerprint_key({"ENVPARITY_FINGERPRINT_KEY": ""}, key_file=key_file)
+    assert len(key) >= 16
+    assert key == key_file.read_bytes()
+    assert fingerprint("x", key=key) != fingerprint("x", key=b"")
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"0123456789abcde", b"  short-key  \n"])
+def test_short_key_file_is_refused_with_a_fix(tmp_path: Path, content: bytes) -> None:
+    key_file = tmp_path / "k"
+    key_file.write_bytes(content)
+    with pytest.raises(EnvparityError) as err:
+        fingerprint_key({}, key_file=key_file)
+    assert str(key_file) in str(err.value)
+    assert "delete" in err.value.hint
+    assert "ENVPARITY_FINGERPRINT_KEY" in err.value.hint
+    assert key_file.read_bytes() == content  # nothing was overwritten
+
+
+def test_key_file_of_sixteen_bytes_is_used(tmp_path: Path) -> None:
+    key_file = tmp_path / "k"
+    key_file.write_bytes(b"0123456789abcdef\n")
+    assert fingerprint_key({}, key_file=key_file) == b"0123456789abcdef"
+
+
+def test_new_key_file_is_private_from_creation(tmp_path: Path) -> None:
+    key_file = tmp_path / "k.key"
+    old_umask = os.umask(0)  # the mode must come from the open call, not from the umask
+    try:
+        key = fingerprint_key({}, key_file=key_file)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert key_file.read_bytes() == key
+    assert not (tmp_path / "k.tmp").exists()
+
+
+def test_stale_temporary_file_is_replaced_not_trusted(tmp_path: Path) -> None:
+    key_file = tmp_path / "k.key"
+    stale = tmp_path / "k.tmp"
+    stale.write_bytes(b"stale-key-from-a-dead-run-0123456789")
+    stale.chmod(0o644)
+    key = fingerprint_key({}, key_file=key_file)
+    assert key != b"stale-key-from-a-dead-run-0123456789"
+    assert key_file.read_bytes() == key
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert not stale.exists()
+
+
+def test_planted_temporary_symlink_is_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere"
+    target.write_bytes(b"untouched")
+    target.chmod(0o644)
+    (tmp_path / "k.tmp").symlink_to(target)
+    key = fingerprint_key({}, key_file=tmp_path / "k.key")
+    assert target.read_bytes() == b"untouched"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    assert not (tmp_path / "k.key").is_symlink()
+    assert (tmp_path / "k.key").read_bytes() == key

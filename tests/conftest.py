@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from envparity.secret import FINGERPRINT_KEY_ENV
+
+# No per-example deadline: on a loaded machine a slow example is not a failing one.
+settings.register_profile("envparity", deadline=None)
+settings.load_profile("envparity")
 
 
 @pytest.fixture(autouse=True)

@@ -16,15 +16,18 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["PgServer", "find_bindir", "free_port", "running_postgres"]
+__all__ = ["PgServer", "closed_port", "find_bindir", "free_port", "running_postgres"]
 
 _START_TIMEOUT = 30.0
+# A port found free can be taken before postgres binds it; then start again on another.
+_PORT_TRIES = 5
+_BIND_FAILED = ("could not bind", "Address already in use", "could not create any TCP/IP sockets")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,23 @@ def free_port() -> int:
         return port
 
 
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs.
+
+    The socket stays bound but never listens, so nothing else can take the port meanwhile
+    and a connection to it gets a reset (ECONNREFUSED) at once.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        yield port
+
+
+class _PortTaken(Exception):
+    """postgres could not bind its port: something took it after it was found free."""
+
+
 def _run_as() -> tuple[list[str], int | None, int | None]:
     """Command prefix and ids that drop root, which initdb and postgres refuse."""
     if os.geteuid() != 0:
@@ -74,20 +94,60 @@ def _run_as() -> tuple[list[str], int | None, int | None]:
     return prefix, entry.pw_uid, entry.pw_gid
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def _log_since(log: Path, offset: int) -> str:
+    with log.open("rb") as source:
+        source.seek(offset)
+        return source.read().decode(errors="replace")
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path, offset: int) -> None:
+    """Wait until this start (its log from `offset` on) accepts connections on `port`."""
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"postgres exited early:\n{log.read_text(errors='replace')[-2000:]}")
-        if "ready to accept connections" in log.read_text(errors="replace"):
+            text = _log_since(log, offset)
+            if any(sign in text for sign in _BIND_FAILED):
+                raise _PortTaken(text[-2000:])
+            raise RuntimeError(f"postgres exited early:\n{text[-2000:]}")
+        if "ready to accept connections" in _log_since(log, offset):
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         time.sleep(0.05)
     raise RuntimeError(f"postgres not ready after {_START_TIMEOUT}s")
 
 
+def _start(prefix: list[str], bindir: Path, data: Path, workdir: Path, port: int,
+           env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [
+                *prefix,
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-k",
+                str(workdir),
+                "-c",
+                "fsync=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "synchronous_commit=off",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+
 @contextmanager
-def running_postgres(user: str = "envparity", database: str = "postgres") -> Iterator[PgServer]:
+def running_postgres(
+    user: str = "envparity", database: str = "postgres", *, pick_port: Callable[[], int] = free_port
+) -> Iterator[PgServer]:
     """Start a fresh cluster on 127.0.0.1 with a password user; stop and delete it after."""
     bindir = find_bindir()
     prefix, uid, gid = _run_as()
@@ -124,32 +184,18 @@ def running_postgres(user: str = "envparity", database: str = "postgres") -> Ite
             env=env,
             timeout=120,
         )
-        port = free_port()
-        with log.open("ab") as sink:
-            proc = subprocess.Popen(
-                [
-                    *prefix,
-                    str(bindir / "postgres"),
-                    "-D",
-                    str(data),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "-k",
-                    str(workdir),
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "synchronous_commit=off",
-                ],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        _wait_ready(proc, port, log)
+        for _ in range(_PORT_TRIES):
+            port = pick_port()
+            offset = log.stat().st_size
+            proc = _start(prefix, bindir, data, workdir, port, env, log)
+            try:
+                _wait_ready(proc, port, log, offset)
+                break
+            except _PortTaken:
+                proc.wait(timeout=20)
+                proc = None
+        else:
+            raise RuntimeError(f"postgres could not bind a free port in {_PORT_TRIES} tries")
         yield PgServer("127.0.0.1", port, user, password, database)
     finally:
         if proc is not None and proc.poll() is None:

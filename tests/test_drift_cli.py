@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -63,7 +66,8 @@ def test_exit_codes(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(emu, "drift", "--stack", "staging") == 1
     assert _run(emu, "parity", "staging", "production", "--live") == 1
     assert _run(emu, "status", "--stack", "staging") == 1
-    assert CANARY not in capsys.readouterr().out
+    leaked = CANARY in capsys.readouterr().out
+    assert not leaked, "canary leaked into drift, status or parity output"
 
 
 def test_json_to_stdout(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
@@ -149,19 +153,92 @@ def test_real_stacks_incident_end_to_end(
     assert capsys.readouterr().err == ""
 
 
-def test_workflow_runs_commands_the_cli_accepts() -> None:
-    """Every envparity call in drift.yml parses with the real CLI (no renamed flags)."""
-    workflow = yaml.safe_load((repo_root() / ".github/workflows/drift.yml").read_text())
-    runs = [step.get("run", "") for step in workflow["jobs"]["drift"]["steps"]]
-    calls = [
-        shlex.split(line.replace("$STACK", "production").replace("$PARITY_WITH", "staging"))
-        for line in "\n".join(runs).replace("\\\n", " ").splitlines()
-        if ".venv/bin/envparity" in line
-    ]
-    assert [c[1] for c in calls] == ["drift", "status", "parity"]
+_SHELL_OPERATORS = {"|", "||", "&&", ";", "&", ">", ">>", "<"}
+_MATRIX = re.compile(r"\$\{\{\s*matrix\.(\w+)\s*\}\}")
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+# The one step condition the workflows use: run only when a matrix value is set.
+_WHEN_SET = re.compile(r"^\s*matrix\.(\w+)\s*!=\s*''\s*$")
+
+
+def _matrix_rows(job: dict[str, Any]) -> list[dict[str, str]]:
+    """Every combination the job runs with: `include` rows, or the product of the lists."""
+    matrix = job.get("strategy", {}).get("matrix", {})
+    if "include" in matrix:
+        return [{k: str(v) for k, v in row.items()} for row in matrix["include"]]
+    lists = {k: v for k, v in matrix.items() if isinstance(v, list)}
+    return [dict(zip(lists, (str(v) for v in combo), strict=True))
+            for combo in itertools.product(*lists.values())]
+
+
+def _commands(script: str) -> Iterator[list[str]]:
+    """The simple commands of a shell script: words up to a pipe, `||`, `;` or redirection."""
+    for line in script.replace("\\\n", " ").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        command: list[str] = []
+        for token in [*lexer, ";"]:
+            if token not in _SHELL_OPERATORS:
+                command.append(token)
+            elif command:
+                yield command
+                command = []
+
+
+def _fill(text: str, row: dict[str, str], env: dict[str, str] | None = None) -> str:
+    """`${{ matrix.x }}` from the row, then `$NAME` from env (unknown names are left)."""
+    text = _MATRIX.sub(lambda m: row[m[1]], text)
+    if env is None:
+        return text
+    return _VARIABLE.sub(lambda m: env.get(m[1] or m[2], m[0]), text)
+
+
+def _envparity_calls(
+    workflow: dict[str, Any]
+) -> Iterator[tuple[str, dict[str, str], list[str]]]:
+    """(job, matrix row, argv) of each envparity call a run would make, variables filled in."""
+    for job_name, job in workflow["jobs"].items():
+        for row in _matrix_rows(job):
+            for step in job.get("steps", []):
+                condition = _WHEN_SET.match(str(step.get("if", "")))
+                if condition and not row[condition[1]]:
+                    continue
+                scopes = (workflow, job, step)
+                env = {k: _fill(str(v), row) for scope in scopes
+                       for k, v in scope.get("env", {}).items()}
+                for command in _commands(_fill(step.get("run", ""), row, env)):
+                    if Path(command[0]).name == "envparity":
+                        yield job_name, row, command
+
+
+def test_every_workflow_runs_commands_the_cli_accepts() -> None:
+    """Every envparity call in every workflow parses with the real CLI (no renamed flags)."""
+    repo = repo_root()
     parser = build_parser()
-    for call in calls:
-        args = parser.parse_args(call[1:])
-        assert args.format == "markdown"
-        assert args.output.endswith(".md")
-    assert workflow[True] == {"schedule": [{"cron": "17 */4 * * *"}], "workflow_dispatch": None}
+    files = sorted((repo / ".github/workflows").glob("*.y*ml"))
+    assert {f.name for f in files} >= {"drift.yml", "preview.yml", "up.yml"}
+    commands: dict[str, set[str]] = {}
+    drift_runs: dict[str, list[str]] = {}
+    for path in files:
+        workflow = yaml.safe_load(path.read_text())
+        for job, row, call in _envparity_calls(workflow):
+            where = f"{path.name} job {job} with {row}: {shlex.join(call)}"
+            assert all(call), f"empty argument in {where}"
+            assert not any("$" in arg for arg in call), f"unresolved variable in {where}"
+            try:
+                args = parser.parse_args(call[1:])
+            except SystemExit:
+                pytest.fail(f"the CLI rejects {where}")
+            if getattr(args, "stack", None) is not None:
+                assert (repo / f"Pulumi.{args.stack}.yaml").is_file(), f"no such stack: {where}"
+            if path.name == "drift.yml":
+                assert args.format == "markdown", where
+                assert args.output.endswith(".md"), where
+                drift_runs.setdefault(row["stack"], []).append(args.command)
+            commands.setdefault(path.name, set()).add(args.command)
+    assert drift_runs == {
+        "staging": ["drift", "status"], "production": ["drift", "status", "parity"]
+    }
+    assert commands["preview.yml"] >= {"check", "preview"}
+    assert commands["up.yml"] >= {"check", "up", "drift"}
+    drift = yaml.safe_load((repo / ".github/workflows/drift.yml").read_text())
+    assert drift[True] == {"schedule": [{"cron": "17 */4 * * *"}], "workflow_dispatch": None}

@@ -19,7 +19,8 @@ from envparity import cli, engine
 from envparity.demo import render_env, scratch_project
 from envparity.desired import DesiredStack
 from envparity.emulator import Emulator, running_emulator
-from envparity.findings import EnvparityError, Severity
+from envparity.engine import StackHasFindings
+from envparity.findings import Severity
 from envparity.plan import load_desired
 from envparity.scenarios import declared_seed, direct_host_url
 from envparity.secret import reveal
@@ -121,11 +122,15 @@ def test_a_staging_change_updates_only_the_services_that_use_it(
     assert cli.main(["plan", "--stack", "staging", "--format", "json"]) == 0
     assert cli.main(["check", "--stack", "staging"]) == 0
     printed = capsys.readouterr()
-    assert CANARY not in printed.out + printed.err
-    assert not any(CANARY in line for line in world.output)
-    for state_file in (world.project / ".state").rglob("*"):
-        if state_file.is_file():
-            assert CANARY.encode() not in state_file.read_bytes(), state_file
+    leaked = CANARY in printed.out + printed.err
+    assert not leaked, "canary leaked into plan or check output"
+    leaked = any(CANARY in line for line in world.output)
+    assert not leaked, "canary leaked into the engine's output"
+    state_files = [f for f in (world.project / ".state").rglob("*") if f.is_file()]
+    assert state_files, "the stacks wrote no state files to look in"
+    for state_file in state_files:
+        leaked = CANARY.encode() in state_file.read_bytes()
+        assert not leaked, f"canary leaked into state file {state_file.name}"
 
 
 def test_hand_edits_are_named_in_preview_and_undone_by_up(world: World) -> None:
@@ -158,12 +163,13 @@ def test_a_broken_stack_fails_preview_with_check_findings_and_writes_nothing(
     assert any(f["rule"] == "supabase-direct-host" for f in errors)
 
     world.emu.clear_requests()
-    with pytest.raises(EnvparityError) as failure:
+    with pytest.raises(StackHasFindings) as failure:
         world.preview("production")
     text = str(failure.value)
     for finding in errors:
         assert finding["message"] in text
         assert finding["hint"] in text
     assert "pooler.supabase.com" in text
+    assert cli.main(["preview", "--stack", "production"]) == 2
     assert not [r for r in world.emu.requests if r.method in WRITES]
     assert all(not world.emu.env_vars(service_id) for service_id in ids)

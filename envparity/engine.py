@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pulumi import automation as auto
 from semver import VersionInfo
@@ -28,6 +28,7 @@ EventSink = Callable[[auto.EngineEvent], None]
 _UNCHANGED = frozenset({"same", "read", "refresh"})
 _SHOWN = frozenset({"info", "warning", "error"})
 _STDERR_LINES = 40
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,16 @@ def _failure(verb: str, stack: str, repo: Path, exc: auto.CommandError) -> Envpa
     return EnvparityError(f"pulumi {verb} of {stack} failed:\n" + "\n".join(tail))
 
 
+def _drive(
+    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R]
+) -> _R:
+    ws_stack = _workspace_stack(stack, repo=repo)
+    try:
+        return action(ws_stack)
+    except auto.CommandError as exc:
+        raise _failure(verb, stack, repo, exc) from None
+
+
 def preview(
     stack: str, *, repo: Path, refresh: bool = True,
     on_output: Printer | None = None, on_event: EventSink | None = None,
@@ -125,14 +136,10 @@ def preview(
     `changed` on the result answers `--expect-no-changes` without treating proposed
     changes as an engine failure.
     """
-    ws_stack = _workspace_stack(stack, repo=repo)
-    try:
-        result = ws_stack.preview(
-            refresh=refresh, diff=True, on_output=on_output,
-            on_event=_events(on_output, on_event), color="never",
-        )
-    except auto.CommandError as exc:
-        raise _failure("preview", stack, repo, exc) from None
+    result = _drive("preview", stack, repo, lambda ws: ws.preview(
+        refresh=refresh, diff=True, on_output=on_output,
+        on_event=_events(on_output, on_event), color="never",
+    ))
     return EngineResult(stack, _counts(result.change_summary), result.stdout)
 
 
@@ -141,12 +148,8 @@ def up(
     on_event: EventSink | None = None,
 ) -> EngineResult:
     """`pulumi up --yes` of one stack: Render ends up with exactly the declared env."""
-    ws_stack = _workspace_stack(stack, repo=repo)
-    try:
-        result = ws_stack.up(
-            refresh=refresh, diff=True, on_output=on_output,
-            on_event=_events(on_output, on_event), color="never",
-        )
-    except auto.CommandError as exc:
-        raise _failure("up", stack, repo, exc) from None
+    result = _drive("up", stack, repo, lambda ws: ws.up(
+        refresh=refresh, diff=True, on_output=on_output,
+        on_event=_events(on_output, on_event), color="never",
+    ))
     return EngineResult(stack, _counts(result.summary.resource_changes or {}), result.stdout)

@@ -26,11 +26,11 @@ from envparity.secret import reveal
 from envparity.stackconfig import ensure_local_stacks, read_stack_config
 from envparity.toolchain_env import repo_root
 
-__all__ = ["render_env", "run", "scratch_project"]
+__all__ = ["PROJECT_FILES", "render_env", "run", "scratch_project"]
 
 STACKS: Final = ("staging", "production")
 # What a project is made of; everything else (toolchain, venv, plugins) is linked.
-_PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml",
+PROJECT_FILES: Final = ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml",
                          "__main__.py", "stacks")
 _SHARED_DIRS: Final = (".tools", ".pulumi-home", ".venv")
 
@@ -38,7 +38,7 @@ _SHARED_DIRS: Final = (".tools", ".pulumi-home", ".venv")
 def scratch_project(repo: Path, dest: Path) -> Path:
     """A copy of the project with its own empty backend, sharing the built toolchain."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in _PROJECT_FILES:
+    for name in PROJECT_FILES:
         source = repo / name
         if source.is_dir():
             shutil.copytree(source, dest / name)

@@ -14,12 +14,11 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from envparity.demo import PROJECT_FILES
 from envparity.stackvalues import ConfigValue, config_value
 from envparity.toolchain_env import pulumi_bin, pulumi_env, repo_root
 
 REPO = repo_root()
-PROJECT_FILES = ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.production.yaml", "__main__.py",
-                 "stacks")
 SECRET_NAMES = frozenset({
     "envparity:SUPABASE_ANON_KEY", "envparity:SUPABASE_SERVICE_ROLE_KEY",
     "envparity:DATABASE_URL", "envparity:JWT_SECRET_KEY", "envparity:DOCUMENT_ENCRYPTION_KEY",

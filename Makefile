@@ -30,7 +30,7 @@ postgres:
 
 stacks: toolchain
 	@echo "==> example stacks in the local backend (.state/)"
-	@$(PY) -m envparity.stackconfig
+	@$(PY) -m envparity.stack.config
 
 lint: venv
 	@echo "==> ruff"

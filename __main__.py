@@ -1,8 +1,8 @@
-"""Pulumi entry point (`main` in Pulumi.yaml); the program lives in envparity.program."""
+"""Pulumi entry point (`main` in Pulumi.yaml); the program lives in envparity.stack.program."""
 
 from pathlib import Path
 
-from envparity.program import read_render, run
+from envparity.stack.program import read_render, run
 
 # The project directory is where this file is, whichever checkout or copy pulumi runs.
 run(repo=Path(__file__).resolve().parent, live_reader=read_render)

@@ -13,13 +13,13 @@ import argparse
 import statistics
 import time
 
-from envparity.desired import DesiredService, DesiredStack
-from envparity.drift import check_drift
+from envparity.checks.drift import check_drift
+from envparity.core.desired import DesiredService, DesiredStack
+from envparity.core.secret import Secret
 from envparity.emulator import running_emulator
-from envparity.ratelimit import RateLimiter
-from envparity.render_api import RenderClient
-from envparity.scenarios import declared_seed
-from envparity.secret import Secret
+from envparity.emulator.scenarios import declared_seed
+from envparity.render.client import RenderClient
+from envparity.render.ratelimit import RateLimiter
 
 API_KEY = "rnd_bench_key"
 

@@ -13,10 +13,10 @@ import argparse
 import statistics
 import time
 
+from envparity.core.secret import Secret
 from envparity.emulator import running_emulator
-from envparity.ratelimit import RateLimiter
-from envparity.render_api import RenderClient
-from envparity.secret import Secret
+from envparity.render.client import RenderClient
+from envparity.render.ratelimit import RateLimiter
 
 API_KEY = "rnd_bench_key"
 SERVICE = "srv-benchbenchbench000250"

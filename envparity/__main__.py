@@ -1,5 +1,5 @@
 import sys
 
-from envparity.cli import main
+from envparity.cli.main import main
 
 sys.exit(main())

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from envparity.ratelimit import RateLimiter
-from envparity.render_api import RenderClient
-from envparity.secret import Secret
+from envparity.core.secret import Secret
+from envparity.render.client import RenderClient
+from envparity.render.ratelimit import RateLimiter
 
 CANARY_KEY = "rnd_CANARYkeyZ9q8w7e6r5t4y3u2i1o0p"
 CANARY_VALUE = "canary-value-Xq7vK2pL9mN4rT8w"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
-from envparity.secret import FINGERPRINT_KEY_ENV
+from envparity.stack.keyfile import FINGERPRINT_KEY_ENV
 
 # No per-example deadline: on a loaded machine a slow example is not a failing one.
 settings.register_profile("envparity", deadline=None)

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from envparity.desired import DesiredService, DesiredStack
-from envparity.render_api import RenderClient
-from envparity.secret import EnvValue, Secret
+from envparity.core.desired import DesiredService, DesiredStack
+from envparity.core.secret import EnvValue, Secret
+from envparity.render.client import RenderClient
 
 if TYPE_CHECKING:
     from envparity.emulator import Emulator

@@ -14,9 +14,9 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from envparity.demo import PROJECT_FILES
-from envparity.stackvalues import ConfigValue, config_value
-from envparity.toolchain_env import pulumi_bin, pulumi_env, repo_root
+from envparity.cli.demo import PROJECT_FILES
+from envparity.core.stackvalues import ConfigValue, config_value
+from envparity.stack.toolchain import pulumi_bin, pulumi_env, repo_root
 
 REPO = repo_root()
 SECRET_NAMES = frozenset({

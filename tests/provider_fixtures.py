@@ -1,6 +1,6 @@
 """Helpers for the provider's and the toolchain's tests: a seeded Render and the real plugin.
 
-`plugin_process` starts `python -m envparity.provider` exactly as the engine starts the
+`plugin_process` starts `python -m envparity.plugins.provider` exactly as the engine starts the
 installed launcher, reads the port from its first stdout line and hands back a gRPC stub.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from envparity.toolchain_env import PULUMI_VERSION, pulumi_bin, pulumi_env, repo_root
+from envparity.stack.toolchain import PULUMI_VERSION, pulumi_bin, pulumi_env, repo_root
 
 API_KEY = "rnd_test_key"
 API_SERVICE = "srv-d0v2nqvdiees73cejf0g"
@@ -46,7 +46,7 @@ def plugin_process(
     """The provider plugin as a child process, stopped on exit."""
     env = {**os.environ, **(environ or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "envparity.provider", "127.0.0.1:1"],
+        [sys.executable, "-m", "envparity.plugins.provider", "127.0.0.1:1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     try:

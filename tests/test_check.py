@@ -20,11 +20,11 @@ from model_fixtures import (
     pulumi,
 )
 
-from envparity import stackconfig
-from envparity.cli import main
-from envparity.findings import EnvparityError
-from envparity.secret import reveal
-from envparity.stackconfig import ensure_local_stacks, read_stack_config
+from envparity.cli.main import main
+from envparity.core.errors import EnvparityError
+from envparity.core.secret import reveal
+from envparity.stack import config as stackconfig
+from envparity.stack.config import ensure_local_stacks, read_stack_config
 
 CANARY = "canary-5be1c0-must-never-print"
 DIRECT = "postgresql://postgres:fake-direct-pw@db.fakeproductionrefxyz.supabase.co:5432/postgres"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from envparity.cli import main
+from envparity.cli.main import main
 
 
 @pytest.mark.parametrize(

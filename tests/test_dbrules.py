@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from envparity.dbrules import (
+from envparity.core.dbrules import (
     cross_stack_findings,
     database_identity,
     same_database_findings,
     url_findings,
 )
-from envparity.findings import Finding, Severity
-from envparity.secret import Secret
+from envparity.core.findings import Finding, Severity
+from envparity.core.secret import Secret
 
 REF = "abcdefghijklmnopqrst"
 OTHER = "zyxwvutsrqponmlkjihg"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from envparity.dburl import Classification, DbUrlError, PostgresUrl, classify, parse, redact
-from envparity.secret import Secret
+from envparity.core.dburl import Classification, DbUrlError, PostgresUrl, classify, parse, redact
+from envparity.core.secret import Secret
 
 REF = "abcdefghijklmnopqrst"
 PW = "Sup3r-s3cret-pw"

@@ -8,8 +8,8 @@ from urllib.parse import quote
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from envparity.dburl import DbUrlError, PostgresUrl, classify, parse, redact
-from envparity.secret import Secret
+from envparity.core.dburl import DbUrlError, PostgresUrl, classify, parse, redact
+from envparity.core.secret import Secret
 
 _NO_NUL = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
 _text = st.text(_NO_NUL, min_size=1, max_size=12)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from envparity import demo
-from envparity.plan import load_desired
-from envparity.secret import Secret, reveal
-from envparity.toolchain_env import repo_root
+from envparity.cli import demo
+from envparity.core.secret import Secret, reveal
+from envparity.stack.loader import load_desired
+from envparity.stack.toolchain import repo_root
 
 
 def test_demo_finds_the_incident_fixes_it_and_shows_no_secret(

@@ -10,10 +10,10 @@ from drift_fixtures import CANARY, FP_KEY, desired_stack, pooler_url
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envparity.desired import DesiredService
-from envparity.diff import DiffKind, diff_env, url_side
-from envparity.scenarios import direct_host_url
-from envparity.secret import Secret, fingerprint, reveal
+from envparity.core.desired import DesiredService
+from envparity.core.diff import DiffKind, diff_env, url_side
+from envparity.core.secret import Secret, fingerprint, reveal
+from envparity.emulator.scenarios import direct_host_url
 
 
 def _worker(stack: str = "production") -> DesiredService:

@@ -10,9 +10,9 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envparity.desired import DesiredService
-from envparity.diff import diff_env
-from envparity.secret import Secret, fingerprint
+from envparity.core.desired import DesiredService
+from envparity.core.diff import diff_env
+from envparity.core.secret import Secret, fingerprint
 
 KEY = b"ci-fingerprint-key-0123456789abcdef"
 PIN = "4821"
@@ -28,9 +28,9 @@ def _shown_missing(value: str, key: bytes) -> str:
 
 def test_same_value_same_fingerprint_across_processes() -> None:
     code = (
-        "from envparity.desired import DesiredService;"
-        "from envparity.diff import diff_env;"
-        "from envparity.secret import Secret, fingerprint;"
+        "from envparity.core.desired import DesiredService;"
+        "from envparity.core.diff import diff_env;"
+        "from envparity.core.secret import Secret, fingerprint;"
         f"svc = DesiredService('api', 'srv-a', 'web_service', {{'PIN': Secret({PIN!r})}});"
         f"print(diff_env(svc, {{}}, fingerprint_key={KEY!r})[0].declared)"
     )

@@ -7,11 +7,11 @@ import threading
 import httpx
 from drift_fixtures import FP_KEY, IDS, client_for, desired_stack, emulated
 
-from envparity.desired import DesiredService, DesiredStack
-from envparity.drift import DriftReport, check_drift
-from envparity.findings import ExitCode
-from envparity.scenarios import declared_seed, incident_seed
-from envparity.secret import reveal
+from envparity.checks.drift import DriftReport, check_drift
+from envparity.core.desired import DesiredService, DesiredStack
+from envparity.core.findings import ExitCode
+from envparity.core.secret import reveal
+from envparity.emulator.scenarios import declared_seed, incident_seed
 
 
 def _kinds(report: DriftReport, service: str) -> dict[str, str]:

@@ -15,16 +15,16 @@ import pytest
 import yaml
 from drift_fixtures import API_KEY, CANARY, FP_KEY, IDS, client_for, desired_stack
 
-from envparity.cli import build_parser, main
-from envparity.commands.drift import Deps, register
+from envparity.checks.parity import stack_specific_keys
+from envparity.cli.checks import Deps, register
+from envparity.cli.main import build_parser, main
+from envparity.core.errors import EnvparityError
+from envparity.core.secret import reveal
 from envparity.emulator import Emulator, running_emulator
-from envparity.findings import EnvparityError
-from envparity.parity import stack_specific_keys
-from envparity.plan import load_desired
-from envparity.scenarios import incident_seed
-from envparity.secret import reveal
-from envparity.spec import load_catalog
-from envparity.toolchain_env import repo_root
+from envparity.emulator.scenarios import incident_seed
+from envparity.stack.catalog import load_catalog
+from envparity.stack.loader import load_desired
+from envparity.stack.toolchain import repo_root
 
 PROD, STAGING = desired_stack("production"), desired_stack("staging")
 

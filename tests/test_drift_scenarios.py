@@ -7,18 +7,18 @@ import dataclasses
 import pytest
 from drift_fixtures import CANARY, FP_KEY, IDS, desired_stack, emulated, pooler_url
 
-from envparity.dburl import DbUrlError, classify
-from envparity.desired import DesiredStack
-from envparity.drift import check_drift
-from envparity.parity import parity_live
-from envparity.scenarios import (
+from envparity.checks.drift import check_drift
+from envparity.checks.parity import parity_live
+from envparity.checks.status import check_status
+from envparity.core.dburl import DbUrlError, classify
+from envparity.core.desired import DesiredStack
+from envparity.core.secret import reveal
+from envparity.emulator.scenarios import (
     INCIDENT_MISSING_KEYS,
     declared_seed,
     direct_host_url,
     incident_seed,
 )
-from envparity.secret import reveal
-from envparity.status import check_status
 
 PROD, STAGING = desired_stack("production"), desired_stack("staging")
 

@@ -15,17 +15,18 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
-from envparity import cli, engine
-from envparity.demo import render_env, scratch_project
-from envparity.desired import DesiredStack
+from envparity.cli import main as cli
+from envparity.cli.demo import render_env, scratch_project
+from envparity.core.desired import DesiredStack
+from envparity.core.errors import StackHasFindings
+from envparity.core.findings import Severity
+from envparity.core.secret import reveal
 from envparity.emulator import Emulator, running_emulator
-from envparity.engine import StackHasFindings
-from envparity.findings import Severity
-from envparity.plan import load_desired
-from envparity.scenarios import declared_seed, direct_host_url
-from envparity.secret import reveal
-from envparity.stackconfig import read_stack_config
-from envparity.toolchain_env import pulumi_bin, pulumi_env, repo_root
+from envparity.emulator.scenarios import declared_seed, direct_host_url
+from envparity.stack import engine
+from envparity.stack.config import read_stack_config
+from envparity.stack.loader import load_desired
+from envparity.stack.toolchain import pulumi_bin, pulumi_env, repo_root
 
 CANARY = "sk-canary-e2e-5d1f0c9a7b"
 WRITES = {"PUT", "POST", "PATCH", "DELETE"}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from emulator_fixtures import API_ID, API_KEY, app_seed
 
-from envparity.cli import main
+from envparity.cli.main import main
 
 
 @contextmanager

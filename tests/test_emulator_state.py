@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from emulator_fixtures import API_ID, WORKER_ID, app_seed, checked_emulator, client
 
-from envparity.emulator import Emulator, SeedError
+from envparity.core.errors import SeedError
+from envparity.emulator import Emulator
 from envparity.emulator.seed import load_seed_file
 
 

@@ -11,11 +11,13 @@ from collections.abc import Mapping
 import pytest
 from model_fixtures import REPO, example_config
 
-from envparity.envcheck import check_environment
-from envparity.findings import EnvparityError, ExitCode, Finding, Severity, exit_code_for
-from envparity.plan import build_desired
-from envparity.secret import reveal
-from envparity.spec import Catalog, load_catalog
+from envparity.checks.envcheck import check_environment
+from envparity.core.errors import EnvparityError
+from envparity.core.findings import ExitCode, Finding, Severity, exit_code_for
+from envparity.core.plan import build_desired
+from envparity.core.secret import reveal
+from envparity.core.spec import Catalog
+from envparity.stack.catalog import load_catalog
 
 CANARY = "canary-V4lue-never-shown"
 DIRECT = f"postgresql://postgres:{CANARY}@db.abcdefghijklmnopqrst.supabase.co:5432/postgres"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from envparity.findings import EnvparityError, ExitCode, Finding, Severity, exit_code_for
+from envparity.core.errors import EnvparityError
+from envparity.core.findings import ExitCode, Finding, Severity, exit_code_for
 
 
 def test_finding_renders_location_key_rule_and_fix() -> None:

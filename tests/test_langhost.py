@@ -21,8 +21,8 @@ import pytest
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
-from envparity.langhost import parse_args, program_file, required_plugins
-from envparity.toolchain_env import PULUMI_VERSION, repo_root
+from envparity.plugins.langhost import parse_args, program_file, required_plugins
+from envparity.stack.toolchain import PULUMI_VERSION, repo_root
 
 SCRIPT = repo_root() / "toolchain" / "langhost.sh"
 MARKER = "# envparity stand-in language host"
@@ -32,8 +32,8 @@ MARKER = "# envparity stand-in language host"
 def host() -> Iterator[language_pb2_grpc.LanguageRuntimeStub]:
     """The host started as the engine starts it: engine address last, port on stdout."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "envparity.langhost", "--tracing", "http://127.0.0.1:9", "-v=9",
-         "127.0.0.1:1"],
+        [sys.executable, "-m", "envparity.plugins.langhost", "--tracing", "http://127.0.0.1:9",
+         "-v=9", "127.0.0.1:1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -161,7 +161,7 @@ def test_script_writes_the_launcher_once(tmp_path: Path) -> None:
     assert "written" in run_script(repo)
     text = launcher.read_text()
     assert MARKER in text
-    assert f"exec '{repo}/.venv/bin/python' -m envparity.langhost \"$@\"" in text
+    assert f"exec '{repo}/.venv/bin/python' -m envparity.plugins.langhost \"$@\"" in text
     assert os.access(launcher, os.X_OK)
     before = launcher.stat().st_mtime_ns
     assert "already" in run_script(repo)

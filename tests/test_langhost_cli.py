@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from envparity.demo import render_env, scratch_project
+from envparity.cli.demo import render_env, scratch_project
+from envparity.core.plan import desired_state, stack_file
+from envparity.core.secret import Secret, reveal
 from envparity.emulator import Emulator, running_emulator
-from envparity.plan import desired_state, load_desired, stack_file
-from envparity.scenarios import declared_seed
-from envparity.secret import Secret, reveal
-from envparity.spec import load_catalog
-from envparity.stackconfig import ConfigValue, read_stack_config
-from envparity.toolchain_env import pulumi_bin, pulumi_env, repo_root
+from envparity.emulator.scenarios import declared_seed
+from envparity.stack.catalog import load_catalog
+from envparity.stack.config import ConfigValue, read_stack_config
+from envparity.stack.loader import load_desired
+from envparity.stack.toolchain import pulumi_bin, pulumi_env, repo_root
 
 STACKS = ("staging", "production")
 WRITES = {"PUT", "POST", "PATCH", "DELETE"}

@@ -6,13 +6,13 @@ import dataclasses
 
 from drift_fixtures import CANARY, FP_KEY, IDS, desired_stack, emulated, pooler_url
 
-from envparity.desired import DesiredStack
-from envparity.findings import ExitCode
-from envparity.parity import ParityReport, parity_declared, parity_live, stack_specific_keys
-from envparity.scenarios import declared_seed, direct_host_url, incident_seed
-from envparity.secret import Secret, fingerprint
-from envparity.spec import load_catalog
-from envparity.toolchain_env import repo_root
+from envparity.checks.parity import ParityReport, parity_declared, parity_live, stack_specific_keys
+from envparity.core.desired import DesiredStack
+from envparity.core.findings import ExitCode
+from envparity.core.secret import Secret, fingerprint
+from envparity.emulator.scenarios import declared_seed, direct_host_url, incident_seed
+from envparity.stack.catalog import load_catalog
+from envparity.stack.toolchain import repo_root
 
 SPECIFIC = stack_specific_keys(load_catalog(repo_root()))
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from model_fixtures import EXAMPLE_VALUES, REPO, example_config
 
-from envparity.desired import DesiredStack
-from envparity.plan import desired_state, plan_json, plan_text
-from envparity.secret import Secret, fingerprint, reveal
-from envparity.spec import load_catalog
+from envparity.core.desired import DesiredStack
+from envparity.core.plan import desired_state, plan_json, plan_text
+from envparity.core.secret import Secret, fingerprint, reveal
+from envparity.stack.catalog import load_catalog
 
 CATALOG = load_catalog(REPO)
 KEY = b"plan-test-key"

@@ -11,14 +11,14 @@ from collections.abc import Iterator, Mapping
 import pytest
 from pg import PgServer, closed_port, free_port, running_postgres
 
-from envparity.preflight import (
+from envparity.checks.preflight import (
     Resolution,
     SystemResolver,
     TcpConnector,
     probe,
     run_preflight,
 )
-from envparity.secret import Secret
+from envparity.core.secret import Secret
 
 REF = "abcdefghijklmnopqrst"
 
@@ -236,7 +236,7 @@ def test_cli_exit_codes_for_unreachable_and_unusable() -> None:
 
 
 def test_stack_urls_come_decrypted_from_pulumi() -> None:
-    from envparity.commands.database import _stack_targets
+    from envparity.cli.database import _stack_targets
 
     targets = _stack_targets("production")
     assert sorted(targets) == ["api:DATABASE_URL", "worker:DATABASE_URL"]

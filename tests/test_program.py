@@ -12,11 +12,11 @@ import pulumi
 import pytest
 from model_fixtures import EXAMPLE_VALUES, REPO, SECRET_NAMES, example_config
 
-from envparity import program
-from envparity.desired import DesiredService
-from envparity.plan import desired_state
-from envparity.secret import Secret
-from envparity.spec import load_catalog
+from envparity.core.desired import DesiredService
+from envparity.core.plan import desired_state
+from envparity.core.secret import Secret
+from envparity.stack import program
+from envparity.stack.catalog import load_catalog
 
 CATALOG = load_catalog(REPO)
 # The wire marker of a Pulumi secret: {SECRET_KEY: SECRET_SIG, "value": ...}.

@@ -8,7 +8,8 @@ import pytest
 from google.protobuf import struct_pb2
 from provider_fixtures import API_SERVICE, CANARY
 
-from envparity.provider.envvars import (
+from envparity.core.secret import EnvValue, Secret
+from envparity.plugins.provider.envvars import (
     ChangeKind,
     Entry,
     EnvSpec,
@@ -19,7 +20,7 @@ from envparity.provider.envvars import (
     parse,
     put_body,
 )
-from envparity.provider.props import (
+from envparity.plugins.provider.props import (
     SECRET_SIG,
     SIG_KEY,
     UNKNOWN,
@@ -29,7 +30,6 @@ from envparity.provider.props import (
     to_struct,
     unseal,
 )
-from envparity.secret import EnvValue, Secret
 
 
 def secret(value: Any) -> dict[str, Any]:

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 import pytest
 from provider_fixtures import API_KEY, API_SERVICE, CANARY, WORKER_SERVICE, seed
 
+from envparity.core.errors import EnvparityError, RenderNotFound
+from envparity.core.secret import Secret
 from envparity.emulator import Emulator, running_emulator
-from envparity.findings import EnvparityError
-from envparity.provider.config import Settings, check_config, settings_from
-from envparity.provider.envvars import EnvSpec, parse
-from envparity.provider.operations import EnvVarsOperations, generate_value
-from envparity.provider.props import Prop, Sealed
-from envparity.render_api import RenderClient, RenderNotFound
-from envparity.secret import Secret
+from envparity.plugins.provider.config import Settings, check_config, settings_from
+from envparity.plugins.provider.envvars import EnvSpec, parse
+from envparity.plugins.provider.operations import EnvVarsOperations, generate_value
+from envparity.plugins.provider.props import Prop, Sealed
+from envparity.render.client import RenderClient
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from provider_fixtures import API_KEY, API_SERVICE, CANARY, PLUGIN_VERSION, plug
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from envparity.emulator import Emulator, running_emulator
-from envparity.provider.props import SECRET_SIG, SIG_KEY
+from envparity.plugins.provider.props import SECRET_SIG, SIG_KEY
 
 URN = "urn:pulumi:dev::smoke::render:services:EnvVarsForService::api-env"
 TYPE = "render:services:EnvVarsForService"

@@ -19,17 +19,9 @@ from client_fixtures import (
     reply,
 )
 
-from envparity.findings import EnvparityError
-from envparity.render_api import (
-    DEFAULT_BASE_URL,
-    Deploy,
-    EnvVar,
-    RenderApiError,
-    RenderAuthError,
-    RenderClient,
-    RenderNotFound,
-)
-from envparity.secret import Secret
+from envparity.core.errors import EnvparityError, RenderApiError, RenderAuthError, RenderNotFound
+from envparity.core.secret import Secret
+from envparity.render.client import DEFAULT_BASE_URL, Deploy, EnvVar, RenderClient
 
 
 def numbered_env(count: int) -> list[tuple[str, str]]:

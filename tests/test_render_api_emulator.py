@@ -14,16 +14,16 @@ from typing import Any
 import pytest
 from client_fixtures import CANARY_KEY, CANARY_VALUE, FakeClock
 
-from envparity.emulator import Emulator, running_emulator
-from envparity.ratelimit import RateLimiter
-from envparity.render_api import (
+from envparity.core.errors import (
     RenderAuthError,
-    RenderClient,
     RenderNotFound,
     RenderRateLimited,
     RenderUnavailable,
 )
-from envparity.secret import EnvValue, Secret, reveal
+from envparity.core.secret import EnvValue, Secret, reveal
+from envparity.emulator import Emulator, running_emulator
+from envparity.render.client import RenderClient
+from envparity.render.ratelimit import RateLimiter
 
 OWNER = "tea-cl1entte5t0000000000"
 SIZES = {1: "srv-c1ient000000000000001", 20: "srv-c1ient000000000000020",

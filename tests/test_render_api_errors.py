@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from client_fixtures import CANARY_KEY, CANARY_VALUE, Script, env_server, make_client, reply
 
-from envparity.render_api import RenderApiError
-from envparity.render_types import WITHHELD_MESSAGE
-from envparity.secret import Secret
+from envparity.core.errors import RenderApiError
+from envparity.core.secret import Secret
+from envparity.render.models import WITHHELD_MESSAGE
 
 
 def _put_error(message: str, value: str = CANARY_VALUE) -> RenderApiError:

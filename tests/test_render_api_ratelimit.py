@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import pytest
 from client_fixtures import FakeClock, Script, make_client, reply
 
-from envparity.ratelimit import (
+from envparity.render.ratelimit import (
     RateLimiter,
     TokenBucket,
     backoff_delay,

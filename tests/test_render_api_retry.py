@@ -17,13 +17,13 @@ from client_fixtures import (
     reply,
 )
 
-from envparity.render_api import (
+from envparity.core.errors import (
     RenderApiError,
     RenderAuthError,
     RenderRateLimited,
     RenderUnavailable,
 )
-from envparity.secret import Secret
+from envparity.core.secret import Secret
 
 ENV = [("A", "1"), ("B", "2")]
 
@@ -214,12 +214,12 @@ def test_canary_never_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixt
 def test_log_records_say_method_path_status_attempt_and_request_id(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="envparity.render_api")
+    caplog.set_level(logging.DEBUG, logger="envparity.render.client")
     failing = reply(503, {"message": "down"}, headers={"Render-Request-Id": "rq-a"})
     script = Script(failing, env_server(ENV))
     with make_client(script) as client:
         client.list_env_vars("srv-1")
-    ours = [r.getMessage() for r in caplog.records if r.name == "envparity.render_api"]
+    ours = [r.getMessage() for r in caplog.records if r.name == "envparity.render.client"]
     assert any(
         "GET /services/srv-1/env-vars -> 503 attempt 1 request_id rq-a" in m for m in ours
     )

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from envparity.findings import EnvparityError
-from envparity.render_http import DEFAULT_BASE_URL, base_url_from_env
+from envparity.core.errors import EnvparityError
+from envparity.render.endpoint import DEFAULT_BASE_URL, base_url_from_env
 
 
 def test_the_client_goes_where_the_provider_goes() -> None:

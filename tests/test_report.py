@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from drift_fixtures import CANARY, FP_KEY, IDS, desired_stack, emulated, pooler_url
 
-from envparity.drift import check_drift
-from envparity.parity import parity_declared, parity_live, stack_specific_keys
-from envparity.report import FORMATS, build_doc, render
-from envparity.scenarios import incident_seed
-from envparity.spec import load_catalog
-from envparity.status import check_status
-from envparity.toolchain_env import repo_root
+from envparity.checks.drift import check_drift
+from envparity.checks.parity import parity_declared, parity_live, stack_specific_keys
+from envparity.checks.report import FORMATS, build_doc, render
+from envparity.checks.status import check_status
+from envparity.emulator.scenarios import incident_seed
+from envparity.stack.catalog import load_catalog
+from envparity.stack.toolchain import repo_root
 
 SPECIFIC = stack_specific_keys(load_catalog(repo_root()))
 

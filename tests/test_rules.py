@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from model_fixtures import EXAMPLE_VALUES, REPO, SECRET_NAMES, example_config, make_config
 
-from envparity.findings import Finding, Severity
-from envparity.rules import multi_stack_findings, stack_findings
-from envparity.spec import load_catalog
-from envparity.stackvalues import ConfigValue
+from envparity.core.findings import Finding, Severity
+from envparity.core.rules import multi_stack_findings, stack_findings
+from envparity.core.stackvalues import ConfigValue
+from envparity.stack.catalog import load_catalog
 
 CATALOG = load_catalog(REPO)
 LOC = {"staging": "Pulumi.staging.yaml", "production": "Pulumi.production.yaml"}

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from envparity.findings import EnvparityError
-from envparity.secret import Secret, fingerprint, fingerprint_key, reveal, shown
+from envparity.core.errors import EnvparityError
+from envparity.core.secret import Secret, fingerprint, reveal, shown
+from envparity.stack.keyfile import fingerprint_key
 
 CANARY = "canary-7f3a-do-not-print"
 

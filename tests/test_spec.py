@@ -9,15 +9,9 @@ import pytest
 import yaml
 from model_fixtures import REPO
 
-from envparity.findings import EnvparityError
-from envparity.spec import (
-    CATALOG_FILE,
-    CatalogError,
-    KeyRules,
-    KeySpec,
-    load_catalog,
-    value_problem,
-)
+from envparity.core.errors import CatalogError, EnvparityError
+from envparity.core.spec import CATALOG_FILE, KeyRules, KeySpec, value_problem
+from envparity.stack.catalog import load_catalog
 
 BOTH = {"SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "DATABASE_URL",
         "DATABASE_SCHEMA", "JWT_SECRET_KEY", "DOCUMENT_ENCRYPTION_KEY", "ANTHROPIC_API_KEY",

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from drift_fixtures import IDS, desired_stack, emulated
 
-from envparity.findings import ExitCode
-from envparity.scenarios import declared_seed, incident_seed
-from envparity.status import StatusReport, check_status
+from envparity.checks.status import StatusReport, check_status
+from envparity.core.findings import ExitCode
+from envparity.emulator.scenarios import declared_seed, incident_seed
 
 PROD, STAGING = desired_stack("production"), desired_stack("staging")
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from envparity.toolchain_env import DEMO_PASSPHRASE, pulumi_env, redacted_backend, repo_root
+from envparity.stack.toolchain import DEMO_PASSPHRASE, pulumi_env, redacted_backend, repo_root
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from provider_fixtures import PLUGIN_VERSION, require_toolchain
 
-from envparity.toolchain_env import PULUMI_VERSION, pulumi_env, repo_root
+from envparity.stack.toolchain import PULUMI_VERSION, pulumi_env, repo_root
 
 FAKE_PULUMI = f"""#!/bin/sh
 case "$1" in
@@ -77,7 +77,7 @@ def test_the_installed_plugin_runs_this_checkouts_provider() -> None:
     env = pulumi_env(repo)
     launcher = (Path(env["PULUMI_HOME"]) / "plugins" / f"resource-render-v{PLUGIN_VERSION}"
                 / "pulumi-resource-render").read_text()
-    assert f"'{repo / '.venv' / 'bin' / 'python'}' -m envparity.provider" in launcher
+    assert f"'{repo / '.venv' / 'bin' / 'python'}' -m envparity.plugins.provider" in launcher
     listed = subprocess.run([str(cli), "plugin", "ls"], capture_output=True, text=True,
                             env=env, check=True)
     assert any(line.split()[:3] == ["render", "resource", PLUGIN_VERSION]

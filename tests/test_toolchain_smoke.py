@@ -19,7 +19,7 @@ from provider_fixtures import API_KEY, API_SERVICE, CANARY, require_toolchain, s
 from pulumi import automation as auto
 
 from envparity.emulator import Emulator, running_emulator
-from envparity.toolchain_env import pulumi_env, repo_root
+from envparity.stack.toolchain import pulumi_env, repo_root
 
 PROJECT = "envparity-smoke"
 DECLARED = {"LOG_LEVEL": "info", "JWT_SECRET_KEY": CANARY}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from envparity.toolchain_env import repo_root
+from envparity.stack.toolchain import repo_root
 
 LINTER = repo_root() / ".tools" / "bin" / "actionlint"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Give the pinned CLI a Python language host, so plain `pulumi preview` / `pulumi up` run this
-# project: writes the launcher .tools/bin/pulumi-language-python (envparity.langhost in the
+# project: writes the launcher .tools/bin/pulumi-language-python (envparity.plugins.langhost in the
 # project's .venv), unless the pulumi that setup linked from PATH has a real host beside it.
 # Idempotent; called by `make setup` after toolchain/setup.sh. See docs/toolchain.md.
 set -euo pipefail
@@ -36,14 +36,14 @@ if [ -e "$launcher" ] && ! is_ours "$launcher"; then
     exit 0
 fi
 
-"$python" -c 'import envparity.langhost' \
-    || fail "envparity.langhost does not import" "pip install -e . into .venv (make setup does)"
+"$python" -c 'import envparity.plugins.langhost' \
+    || fail "envparity.plugins.langhost does not import" "pip install -e . into .venv (make setup does)"
 quoted_python="'${python//\'/\'\\\'\'}'"
 cat >"$launcher.tmp" <<EOF
 #!/bin/sh
 $marker, standing in for pulumi-language-python
 # (see docs/toolchain.md). Written by toolchain/langhost.sh.
-exec $quoted_python -m envparity.langhost "\$@"
+exec $quoted_python -m envparity.plugins.langhost "\$@"
 EOF
 chmod +x "$launcher.tmp"
 if cmp -s "$launcher.tmp" "$launcher"; then

@@ -13,18 +13,18 @@ fail() { printf 'setup: error: %s\n' "$1" >&2; [ $# -lt 2 ] || printf '    fix: 
 
 [ -x "$python" ] || fail "$python is missing" "create the virtualenv first: make setup"
 
-# Paths and the pulumi environment come from one place, envparity.toolchain_env.
+# Paths and the pulumi environment come from one place, envparity.stack.toolchain.
 mapfile -t settings < <("$python" - "$repo" <<'PY'
 import sys
 from pathlib import Path
-from envparity.toolchain_env import PULUMI_VERSION, pulumi_bin, pulumi_env
+from envparity.stack.toolchain import PULUMI_VERSION, pulumi_bin, pulumi_env
 repo = Path(sys.argv[1])
 env = pulumi_env(repo)
 print(PULUMI_VERSION, pulumi_bin(repo), env["PULUMI_HOME"], env["PULUMI_SKIP_UPDATE_CHECK"],
       env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"], sep="\n")
 PY
 )
-[ "${#settings[@]}" -eq 5 ] || fail "envparity.toolchain_env did not load" \
+[ "${#settings[@]}" -eq 5 ] || fail "envparity.stack.toolchain did not load" \
     "pip install -e . into .venv (make setup does)"
 version=${settings[0]}
 pulumi_bin=${settings[1]}
@@ -89,12 +89,12 @@ cat >"$launcher.tmp" <<EOF
 #!/bin/sh
 # envparity's provider for render:services:EnvVarsForService, standing in for the community
 # pulumi-resource-render $plugin_version plugin (see docs/toolchain.md). Written by toolchain/setup.sh.
-exec $quoted_python -m envparity.provider "\$@"
+exec $quoted_python -m envparity.plugins.provider "\$@"
 EOF
 chmod +x "$launcher.tmp"
 mv -f "$launcher.tmp" "$launcher"
-"$python" -c 'import envparity.provider.server' \
-    || fail "envparity.provider does not import" "pip install -e . into .venv (make setup does)"
+"$python" -c 'import envparity.plugins.provider.server' \
+    || fail "envparity.plugins.provider does not import" "pip install -e . into .venv (make setup does)"
 
 installed="$PULUMI_HOME/plugins/resource-render-v$plugin_version/pulumi-resource-render"
 if [ -x "$installed" ] && cmp -s "$launcher" "$installed"; then

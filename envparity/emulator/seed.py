@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from envparity.findings import EnvparityError
+from envparity.core.errors import SeedError
 
 __all__ = [
     "DEPLOY_STATUSES",
     "SERVICE_TYPES",
-    "SeedError",
     "load_seed_file",
     "new_id",
     "now_iso",
@@ -42,10 +41,6 @@ _SERVICE_KEYS = {
     "id", "name", "type", "ownerId", "suspended", "envVars", "deploys", "createdAt",
     "updatedAt", "runtime", "region", "plan", "parentServer", "environmentId", "deployStatus",
 }
-
-
-class SeedError(EnvparityError):
-    """A seed or state file the emulator cannot use."""
 
 
 def new_id(prefix: str) -> str:

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from envparity.emulator.seed import SeedError, parse_seed
+from envparity.core.errors import SeedError
+from envparity.emulator.seed import parse_seed
 
 __all__ = ["Store", "decode_cursor", "encode_cursor"]
 

@@ -1,0 +1,288 @@
+"""Parity: two stacks side by side, per service, declared or live.
+
+Stacks should differ in values but not in shape: a key on staging's worker that
+production's worker lacks, a database both stacks share, or staging on the pooler while
+production dials the direct host (the incident) are all findings. Comparing one service is
+pure (`compare_service`); `--live` reads both stacks through the same fan-out as drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from envparity.checks.common import MAX_WORKERS, CheckResult, EnvReader, read_live_env
+from envparity.core.dbrules import database_identity
+from envparity.core.desired import DesiredService, DesiredStack
+from envparity.core.diff import UrlSide, looks_like_postgres_url, shown_as, url_side
+from envparity.core.errors import ReadError
+from envparity.core.secret import EnvValue, Secret, reveal
+from envparity.core.spec import Catalog
+
+__all__ = [
+    "ParityItem",
+    "ParityKind",
+    "ParityReport",
+    "ServiceParity",
+    "SideEnv",
+    "compare_service",
+    "parity_declared",
+    "parity_live",
+    "stack_specific_keys",
+]
+
+
+class ParityKind(StrEnum):
+    ONE_SIDED = "one-sided"
+    """A key set in one stack and not in the other."""
+    SERVICE_ONE_SIDED = "service-one-sided"
+    """A service that only one stack has."""
+    URL_CLASS = "url-class"
+    """The same postgres URL key points at different kinds of endpoint."""
+    SAME_DATABASE = "same-database"
+    """Both stacks reach the same database."""
+    SAME_VALUE = "same-value"
+    """A key declared stack-specific has the same value in both stacks."""
+
+
+@dataclass(frozen=True, slots=True)
+class SideEnv:
+    """One stack's env of one service, with what may not be shown or compared."""
+
+    stack: str
+    service_id: str
+    env: Mapping[str, EnvValue]
+    secret: frozenset[str]
+    """Keys shown only as fingerprints."""
+    ignored: frozenset[str] = frozenset()
+    """Preserved or retired keys: their presence on one side only is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class SideView:
+    value: str | None = None
+    url: UrlSide | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "value": self.value,
+            "class": self.url.kind if self.url else None,
+            "host": self.url.host if self.url else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParityItem:
+    key: str | None
+    kind: ParityKind
+    message: str
+    secret: bool = False
+    sides: Mapping[str, SideView] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind.value,
+            "secret": self.secret,
+            "message": self.message,
+            "sides": {stack: view.to_dict() for stack, view in self.sides.items()},
+        }
+
+
+def stack_specific_keys(catalog: Catalog) -> frozenset[str]:
+    """Keys the catalog says must differ between stacks (`differ_between_stacks`)."""
+    return frozenset(k for k, spec in catalog.keys.items() if spec.rules.differ_between_stacks)
+
+
+def _view(side: SideEnv, key: str, *, secret: bool, fp_key: bytes) -> SideView:
+    value = side.env.get(key)
+    if value is None:
+        return SideView()
+    text = shown_as(value, secret=secret, fp_key=fp_key)
+    return SideView(text, url_side(value) if looks_like_postgres_url(value) else None)
+
+
+def compare_service(
+    left: SideEnv, right: SideEnv, *, stack_specific: frozenset[str], fingerprint_key: bytes
+) -> tuple[ParityItem, ...]:
+    """Every way two stacks' env of one service differ in shape, or agree where they must not."""
+    items: list[ParityItem] = []
+    ignored = left.ignored | right.ignored
+    for key in sorted((left.env.keys() | right.env.keys()) - ignored):
+        values = [v for v in (left.env.get(key), right.env.get(key)) if v is not None]
+        # Postgres URLs may carry a password: fingerprint them even if declared plain.
+        secret = key in left.secret or key in right.secret or any(
+            looks_like_postgres_url(v) for v in values
+        )
+        views = {
+            side.stack: _view(side, key, secret=secret, fp_key=fingerprint_key)
+            for side in (left, right)
+        }
+        found = _key_findings(left, right, key, views, stack_specific=stack_specific)
+        items.extend(ParityItem(key, kind, message, secret, views) for kind, message in found)
+    return tuple(items)
+
+
+def _key_findings(
+    left: SideEnv,
+    right: SideEnv,
+    key: str,
+    views: Mapping[str, SideView],
+    *,
+    stack_specific: frozenset[str],
+) -> list[tuple[ParityKind, str]]:
+    lval, rval = left.env.get(key), right.env.get(key)
+    if lval is None or rval is None:
+        has, lacks = (left, right) if rval is None else (right, left)
+        return [(ParityKind.ONE_SIDED, f"set on {has.stack}, not on {lacks.stack}")]
+    found: list[tuple[ParityKind, str]] = []
+    lurl, rurl = views[left.stack].url, views[right.stack].url
+    if lurl and rurl and lurl.kind != rurl.kind:
+        found.append((
+            ParityKind.URL_CLASS,
+            f"postgres URL is {lurl.kind} on {left.stack} but {rurl.kind} on {right.stack}",
+        ))
+    same_db = _same_database(lval, rval) if lurl or rurl else None
+    if same_db is not None:
+        found.append((ParityKind.SAME_DATABASE, f"both stacks reach one database: {same_db}"))
+    elif key in stack_specific and reveal(lval) == reveal(rval):
+        found.append((ParityKind.SAME_VALUE, "declared stack-specific, but equal in both stacks"))
+    return found
+
+
+def _same_database(a: EnvValue, b: EnvValue) -> str | None:
+    left, right = database_identity(a), database_identity(b)
+    if left is None or right is None or left[0] != right[0]:
+        return None
+    return left[1]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceParity:
+    service: str
+    ids: Mapping[str, str | None]
+    items: tuple[ParityItem, ...] = ()
+    errors: tuple[ReadError, ...] = ()
+
+    @property
+    def state(self) -> str:
+        if self.errors:
+            return "error"
+        return "differs" if self.items else "clean"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "ids": dict(self.ids),
+            "state": self.state,
+            "findings": [i.to_dict() for i in self.items],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParityReport(CheckResult):
+    stacks: tuple[str, str]
+    live: bool
+    services: tuple[ServiceParity, ...]
+
+    @property
+    def errors(self) -> tuple[ReadError, ...]:
+        return tuple(e for s in self.services for e in s.errors)
+
+    @property
+    def has_findings(self) -> bool:
+        return any(s.items for s in self.services)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "parity",
+            "stacks": list(self.stacks),
+            "mode": "live" if self.live else "declared",
+            "services": [s.to_dict() for s in self.services],
+            **self.verdict(),
+        }
+
+
+def _side(stack: str, svc: DesiredService, env: Mapping[str, EnvValue]) -> SideEnv:
+    declared_plain = {k for k, v in svc.env.items() if not isinstance(v, Secret)}
+    return SideEnv(
+        stack=stack,
+        service_id=svc.service_id,
+        env=env,
+        # Anything not declared plain (secret, or undeclared on Render) is fingerprinted.
+        secret=frozenset(env.keys() - declared_plain),
+        ignored=svc.preserve | svc.retired,
+    )
+
+
+def _names(a: DesiredStack, b: DesiredStack) -> list[str]:
+    return list(dict.fromkeys([s.name for s in a.services] + [s.name for s in b.services]))
+
+
+def _report(
+    a: DesiredStack,
+    b: DesiredStack,
+    envs: Mapping[tuple[str, str], Mapping[str, EnvValue] | ReadError],
+    *,
+    live: bool,
+    stack_specific: frozenset[str],
+    fingerprint_key: bytes,
+) -> ParityReport:
+    services: list[ServiceParity] = []
+    for name in _names(a, b):
+        sa, sb = _find(a, name), _find(b, name)
+        ids = {a.stack: sa.service_id if sa else None, b.stack: sb.service_id if sb else None}
+        if sa is None or sb is None:
+            has = a.stack if sa else b.stack
+            item = ParityItem(None, ParityKind.SERVICE_ONE_SIDED, f"service only on {has}")
+            services.append(ServiceParity(name, ids, (item,)))
+            continue
+        ea, eb = envs[(a.stack, name)], envs[(b.stack, name)]
+        if isinstance(ea, ReadError) or isinstance(eb, ReadError):
+            errors = tuple(e for e in (ea, eb) if isinstance(e, ReadError))
+            services.append(ServiceParity(name, ids, errors=errors))
+            continue
+        items = compare_service(
+            _side(a.stack, sa, ea),
+            _side(b.stack, sb, eb),
+            stack_specific=stack_specific,
+            fingerprint_key=fingerprint_key,
+        )
+        services.append(ServiceParity(name, ids, items))
+    return ParityReport((a.stack, b.stack), live, tuple(services))
+
+
+def _find(stack: DesiredStack, name: str) -> DesiredService | None:
+    return next((s for s in stack.services if s.name == name), None)
+
+
+def parity_declared(
+    a: DesiredStack, b: DesiredStack, *, stack_specific: frozenset[str], fingerprint_key: bytes
+) -> ParityReport:
+    envs = {(st.stack, s.name): s.env for st in (a, b) for s in st.services}
+    return _report(
+        a, b, envs, live=False, stack_specific=stack_specific, fingerprint_key=fingerprint_key
+    )
+
+
+def parity_live(
+    a: DesiredStack,
+    b: DesiredStack,
+    client: EnvReader,
+    *,
+    stack_specific: frozenset[str],
+    fingerprint_key: bytes,
+    max_workers: int = MAX_WORKERS,
+) -> ParityReport:
+    """Both stacks' live env, read in one concurrent fan-out."""
+    targets: Sequence[tuple[str, DesiredService]] = [
+        (st.stack, s) for st in (a, b) for s in st.services
+    ]
+    read = read_live_env(client, [s for _, s in targets], max_workers=max_workers)
+    envs = {(stack, s.name): env for (stack, s), env in zip(targets, read, strict=True)}
+    return _report(
+        a, b, envs, live=True, stack_specific=stack_specific, fingerprint_key=fingerprint_key
+    )

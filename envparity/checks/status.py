@@ -1,0 +1,169 @@
+"""Service health: suspended or not, and how the latest deploy ended.
+
+The incident's first signal was a worker whose last deploy failed; a scheduled job that
+reads only env vars would have missed it. Judging a service is pure (`assess`); reading
+goes through the same concurrent, failure-isolating fan-out as drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from envparity.checks.common import MAX_WORKERS, CheckResult, read_each
+from envparity.core.desired import DesiredService, DesiredStack
+from envparity.core.errors import ReadError
+from envparity.core.findings import Severity
+from envparity.render.client import Deploy, Service
+
+__all__ = [
+    "FAILED_DEPLOY_STATUSES",
+    "ServiceStatus",
+    "StatusFinding",
+    "StatusReader",
+    "StatusReport",
+    "assess",
+    "check_status",
+]
+
+FAILED_DEPLOY_STATUSES: Final = frozenset({"build_failed", "update_failed", "pre_deploy_failed"})
+# A canceled deploy leaves the previous one running: worth a look, not an alarm.
+CANCELED: Final = "canceled"
+
+
+class StatusReader(Protocol):
+    def get_service(self, service_id: str) -> Service: ...
+
+    def list_deploys(self, service_id: str, *, limit: int = 20) -> list[Deploy]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StatusFinding:
+    kind: str
+    severity: Severity
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "severity": self.severity.value, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    service: str
+    service_id: str
+    suspended: bool | None = None
+    suspenders: tuple[str, ...] = ()
+    deploy: Deploy | None = None
+    findings: tuple[StatusFinding, ...] = ()
+    error: ReadError | None = None
+
+    @property
+    def state(self) -> str:
+        if self.error is not None:
+            return "error"
+        return "unhealthy" if self.findings else "healthy"
+
+    def to_dict(self) -> dict[str, Any]:
+        deploy = self.deploy
+        return {
+            "service": self.service,
+            "id": self.service_id,
+            "state": self.state,
+            "suspended": self.suspended,
+            "suspenders": list(self.suspenders),
+            "latest_deploy": None if deploy is None else {
+                "id": deploy.id,
+                "status": deploy.status,
+                "created_at": deploy.created_at,
+                "finished_at": deploy.finished_at,
+                "trigger": deploy.trigger,
+            },
+            "findings": [f.to_dict() for f in self.findings],
+            "error": self.error.to_dict() if self.error else None,
+        }
+
+
+def assess(name: str, service: Service, deploys: Sequence[Deploy]) -> ServiceStatus:
+    """Judge one service from its record and its deploys, newest first."""
+    findings: list[StatusFinding] = []
+    suspended = service.suspended == "suspended"
+    suspenders = _suspenders(service.raw)
+    if suspended:
+        why = f" by {', '.join(suspenders)}" if suspenders else ""
+        findings.append(
+            StatusFinding("suspended", Severity.ERROR, f"{name} is suspended{why}")
+        )
+    latest = deploys[0] if deploys else None
+    if latest is None:
+        findings.append(
+            StatusFinding("no-deploys", Severity.WARNING, f"{name} has no deploys on record")
+        )
+    elif latest.status in FAILED_DEPLOY_STATUSES:
+        when = latest.finished_at or latest.created_at or "an unknown time"
+        findings.append(StatusFinding(
+            "deploy-failed", Severity.ERROR,
+            f"{name}'s last deploy failed ({latest.status} at {when})",
+        ))
+    elif latest.status == CANCELED:
+        findings.append(StatusFinding(
+            "deploy-canceled", Severity.WARNING,
+            f"{name}'s last deploy was canceled; the deploy before it is still running",
+        ))
+    return ServiceStatus(
+        service=name,
+        service_id=service.id,
+        suspended=suspended,
+        suspenders=suspenders,
+        deploy=latest,
+        findings=tuple(findings),
+    )
+
+
+def _suspenders(raw: Mapping[str, object]) -> tuple[str, ...]:
+    value = raw.get("suspenders")
+    if not isinstance(value, list):
+        return ()
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport(CheckResult):
+    stack: str
+    services: tuple[ServiceStatus, ...]
+
+    @property
+    def errors(self) -> tuple[ReadError, ...]:
+        return tuple(s.error for s in self.services if s.error is not None)
+
+    @property
+    def has_findings(self) -> bool:
+        """Warnings (a canceled deploy, none on record) are reported but do not fail."""
+        return any(f.severity is Severity.ERROR for s in self.services for f in s.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "status",
+            "stack": self.stack,
+            "services": [s.to_dict() for s in self.services],
+            **self.verdict(),
+        }
+
+
+def check_status(
+    desired: DesiredStack, client: StatusReader, *, max_workers: int = MAX_WORKERS
+) -> StatusReport:
+    def read(svc: DesiredService) -> ServiceStatus:
+        service = client.get_service(svc.service_id)
+        return assess(svc.name, service, client.list_deploys(svc.service_id, limit=1))
+
+    results = read_each(desired.services, read, max_workers=max_workers)
+    return StatusReport(
+        stack=desired.stack,
+        services=tuple(
+            ServiceStatus(svc.name, svc.service_id, error=result)
+            if isinstance(result, ReadError)
+            else result
+            for svc, result in zip(desired.services, results, strict=True)
+        ),
+    )

@@ -1,0 +1,182 @@
+"""Declared env versus live env of one service: the pure heart of drift detection.
+
+Deepdiff does the set arithmetic on keyed digests, so the structure it builds never holds
+a plaintext value; callers get plain immutable records whose value fields are already in
+the form a report may print (`envparity.core.secret.shown`: plain text for keys the catalog
+calls non-secret, a keyed fingerprint for secret ones and for every undeclared live key).
+
+Scope is the declaration: a key on Render that the stack does not declare is `unmanaged`
+unless the service preserves it; a retired key that is gone from Render is the goal, not
+drift, while a retired key still set there is `retired-present` (the removal did not
+happen yet or was undone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from envparity.core.dburl import DbUrlError, classify, parse
+from envparity.core.desired import DesiredService
+from envparity.core.secret import EnvValue, Secret, keyed_digest, reveal, shown
+
+__all__ = [
+    "DiffKind",
+    "EnvDiffItem",
+    "UrlSide",
+    "diff_env",
+    "looks_like_postgres_url",
+    "shown_as",
+    "url_side",
+]
+
+_POSTGRES_SCHEME = re.compile(r"^\s*postgres(?:ql)?(?:\+[a-z0-9_]+)?://", re.IGNORECASE)
+UNPARSEABLE = "unparseable"
+
+
+class DiffKind(StrEnum):
+    MISSING = "missing"
+    """Declared, not set on Render."""
+    CHANGED = "changed"
+    """Set on both sides with different values."""
+    UNMANAGED = "unmanaged"
+    """Set on Render, neither declared nor preserved."""
+    RETIRED_PRESENT = "retired-present"
+    """Declared as retired (to be removed) but still set on Render."""
+
+
+_MESSAGES: Mapping[DiffKind, str] = {
+    DiffKind.MISSING: "declared but not set on Render",
+    DiffKind.CHANGED: "value on Render differs from the declared value",
+    DiffKind.UNMANAGED: "set on Render but not declared (declare it, or list it under preserve)",
+    DiffKind.RETIRED_PRESENT: "retired key is still set on Render",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UrlSide:
+    """What may be said about a postgres URL: its class and host, never its credentials."""
+
+    kind: str
+    host: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvDiffItem:
+    key: str
+    kind: DiffKind
+    secret: bool
+    declared: str | None
+    """The declared value as a report may show it (fingerprint when secret)."""
+    live: str | None
+    """The live value as a report may show it (fingerprint when secret or undeclared)."""
+    declared_url: UrlSide | None = None
+    live_url: UrlSide | None = None
+
+    @property
+    def message(self) -> str:
+        text = _MESSAGES[self.kind]
+        if self.declared_url and self.live_url and self.declared_url.kind != self.live_url.kind:
+            text += f" ({self.declared_url.kind} declared, {self.live_url.kind} on Render)"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind.value,
+            "secret": self.secret,
+            "declared": self.declared,
+            "live": self.live,
+            "declared_class": self.declared_url.kind if self.declared_url else None,
+            "live_class": self.live_url.kind if self.live_url else None,
+            "declared_host": self.declared_url.host if self.declared_url else None,
+            "live_host": self.live_url.host if self.live_url else None,
+            "message": self.message,
+        }
+
+
+def looks_like_postgres_url(value: EnvValue) -> bool:
+    return bool(_POSTGRES_SCHEME.match(reveal(value)))
+
+
+def url_side(value: EnvValue) -> UrlSide:
+    """Class and `host:port` of a postgres URL; `unparseable` when it does not parse."""
+    text = reveal(value)
+    try:
+        url = parse(text)
+    except DbUrlError:
+        return UrlSide(kind=UNPARSEABLE, host=None)
+    host = url.host if url.port is None else f"{url.host}:{url.port}"
+    return UrlSide(kind=classify(url).kind, host=host)
+
+
+def _digests(env: Mapping[str, EnvValue], key: bytes) -> dict[str, str]:
+    return {
+        k: keyed_digest(v, key=key) for k, v in env.items()
+    }
+
+
+def diff_env(
+    desired: DesiredService, observed: Mapping[str, Secret], *, fingerprint_key: bytes
+) -> tuple[EnvDiffItem, ...]:
+    """Every way `observed` (live, from Render) departs from `desired`, sorted by key."""
+    # threshold 0: always key by key, never "the whole mapping changed" when few keys match.
+    tree = DeepDiff(
+        _digests(desired.env, fingerprint_key),
+        _digests(observed, fingerprint_key),
+        view="tree",
+        threshold_to_diff_deeper=0,
+    )
+    keys: dict[DiffKind, list[str]] = {kind: [] for kind in DiffKind}
+    for change, kind in (
+        ("dictionary_item_removed", DiffKind.MISSING),
+        ("values_changed", DiffKind.CHANGED),
+        ("dictionary_item_added", DiffKind.UNMANAGED),
+    ):
+        for node in tree.get(change, ()):
+            keys[kind].append(str(node.path(output_format="list")[0]))
+    live_only = keys.pop(DiffKind.UNMANAGED)
+    keys[DiffKind.UNMANAGED] = [
+        k for k in live_only if k not in desired.preserve and k not in desired.retired
+    ]
+    keys[DiffKind.RETIRED_PRESENT] = [k for k in live_only if k in desired.retired]
+
+    items = [
+        _item(key, kind, desired.env.get(key), observed.get(key), fingerprint_key)
+        for kind, names in keys.items()
+        for key in names
+    ]
+    return tuple(sorted(items, key=lambda item: (item.key, item.kind.value)))
+
+
+def _item(
+    key: str,
+    kind: DiffKind,
+    declared: EnvValue | None,
+    live: Secret | None,
+    fp_key: bytes,
+) -> EnvDiffItem:
+    # Secret-ness comes from the declaration; a live key nobody declared is treated as secret,
+    # and so is any postgres URL (it may carry a password): its class and host say enough.
+    is_url = any(v is not None and looks_like_postgres_url(v) for v in (declared, live))
+    secret = declared is None or isinstance(declared, Secret) or is_url
+    return EnvDiffItem(
+        key=key,
+        kind=kind,
+        secret=secret,
+        declared=None if declared is None else shown_as(declared, secret=secret, fp_key=fp_key),
+        live=None if live is None else shown_as(live, secret=secret, fp_key=fp_key),
+        declared_url=url_side(declared) if is_url and declared is not None else None,
+        live_url=url_side(live) if is_url and live is not None else None,
+    )
+
+
+def shown_as(value: EnvValue, *, secret: bool, fp_key: bytes) -> str:
+    """`shown` with secret-ness decided by the declaration, not by how the value travels
+    (everything read from Render arrives as a `Secret`)."""
+    return shown(Secret(reveal(value)) if secret else reveal(value), key=fp_key)

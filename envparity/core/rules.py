@@ -1,0 +1,281 @@
+"""Validation of stack config against the catalog: pure, shared by `check`, the program and tests.
+
+Every rule returns findings with file, key, rule id and a fix hint; none runs I/O and
+none puts a value in a message (values are compared, never shown).
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+from envparity.core import dbrules, dburl
+from envparity.core.findings import Finding, Severity
+from envparity.core.secret import EnvValue, Secret, reveal
+from envparity.core.spec import CONFIG_NAMESPACE, SERVICE_IDS_KEY, Catalog, KeySpec, value_problem
+from envparity.core.stackvalues import ConfigValue
+
+__all__ = ["multi_stack_findings", "resolve_values", "stack_findings"]
+
+_PREFIX: Final = f"{CONFIG_NAMESPACE}:"
+_SERVICE_ID: Final = re.compile(r"^srv-[a-z0-9]{20}$")
+_PROVIDER_SECRETS: Final = ("render:apiKey",)
+_RULE_HINTS: Final = {
+    "empty-value": "give a value, or remove the entry to use the catalog's default",
+    "whitespace": "remove the surrounding spaces or newlines",
+    "not-allowed": "use one of the allowed values listed in the message",
+    "out-of-range": "choose a value inside the range",
+}
+
+
+def _set_cmd(stack: str, key: str, secret: bool) -> str:
+    flag = "--secret " if secret else ""
+    return f"pulumi config set --stack {stack} {flag}{_PREFIX}{key} <value>"
+
+
+def _given(spec: KeySpec, cv: ConfigValue) -> dict[str, EnvValue]:
+    """Service -> value as written; secret when the catalog or the file says so."""
+
+    def wrap(value: EnvValue) -> EnvValue:
+        return Secret(reveal(value)) if spec.secret and not isinstance(value, Secret) else value
+
+    if cv.items is not None:
+        return {svc: wrap(cv.items[svc]) for svc in spec.services if svc in cv.items}
+    return {svc: wrap(cv.value) for svc in spec.services}
+
+
+def resolve_values(
+    catalog: Catalog, stack: str, config: Mapping[str, ConfigValue]
+) -> dict[str, dict[str, EnvValue]]:
+    """Service -> key -> value: given values, else defaults, else derived; gaps left out."""
+    resolved: dict[str, dict[str, EnvValue]] = {name: {} for name in catalog.services}
+    for key, spec in catalog.keys.items():
+        if spec.derived == "stack":
+            per_service: dict[str, EnvValue] = dict.fromkeys(spec.services, stack)
+        elif _PREFIX + key in config:
+            per_service = _given(spec, config[_PREFIX + key])
+        elif spec.default is not None:
+            per_service = dict.fromkeys(spec.services, spec.default)
+        else:
+            continue
+        for svc, value in per_service.items():
+            resolved[svc][key] = value
+    return resolved
+
+
+def _service_id_findings(catalog: Catalog, config: Mapping[str, ConfigValue],
+                         location: str) -> list[Finding]:
+    example = ", ".join(f"{svc}: srv-..." for svc in catalog.services)
+    hint = f"set `{SERVICE_IDS_KEY}: {{{example}}}` (ids from the Render dashboard URL)"
+    entry = config.get(SERVICE_IDS_KEY)
+    if entry is None or entry.items is None:
+        problem = "is missing" if entry is None else "must be a mapping of service name to id"
+        return [Finding(location, SERVICE_IDS_KEY, "service-ids", problem, hint)]
+    found = []
+    for svc in catalog.services:
+        if svc not in entry.items:
+            found.append(Finding(location, SERVICE_IDS_KEY, "service-ids",
+                                 f"has no id for service {svc}", hint, service=svc))
+        elif not _SERVICE_ID.match(reveal(entry.items[svc])):
+            found.append(Finding(location, SERVICE_IDS_KEY, "service-ids",
+                                 "is not a Render service id (srv- and 20 lower-case letters "
+                                 "or digits)", hint, service=svc))
+    for svc in sorted(set(entry.items) - set(catalog.services)):
+        found.append(Finding(location, SERVICE_IDS_KEY, "service-ids",
+                             f"names service {svc}, which the catalog does not declare",
+                             "remove it, or declare the service in stacks/catalog.yaml"))
+    return found
+
+
+def _unknown_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigValue],
+                      location: str) -> list[Finding]:
+    found = []
+    known = [*catalog.keys, SERVICE_IDS_KEY.removeprefix(_PREFIX)]
+    for name, cv in sorted(config.items()):
+        if name in _PROVIDER_SECRETS and not cv.secret:
+            found.append(Finding(location, name, "plaintext-secret",
+                                 "is a credential but stored in plaintext",
+                                 f"pulumi config set --stack {stack} --secret {name} <value>, "
+                                 "and rotate the exposed credential"))
+        if not name.startswith(_PREFIX) or name == SERVICE_IDS_KEY:
+            continue
+        key = name.removeprefix(_PREFIX)
+        spec = catalog.keys.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"did you mean {_PREFIX}{close[0]}?" if close else (
+                "declare the key in stacks/catalog.yaml, or remove it from the stack file")
+            found.append(Finding(location, name, "unknown-key",
+                                 "is not a key of the catalog", hint))
+        elif spec.derived:
+            found.append(Finding(location, name, "derived-key",
+                                 f"is derived from the {spec.derived} name and must not be set",
+                                 f"remove it: pulumi config rm --stack {stack} {name}"))
+    return found
+
+
+def _key_findings(catalog: Catalog, stack: str, key: str, cv: ConfigValue | None,
+                  location: str) -> list[Finding]:
+    spec = catalog.keys[key]
+    name = _PREFIX + key
+    if cv is None:
+        if spec.default is not None:
+            return []
+        users = ", ".join(spec.services)
+        return [Finding(location, name, "missing-key", f"is required by {users} but not set",
+                        _set_cmd(stack, key, spec.secret))]
+    found = []
+    if spec.secret and not cv.secret:
+        found.append(Finding(location, name, "plaintext-secret",
+                             "is a secret but stored in plaintext",
+                             f"{_set_cmd(stack, key, True)}, and rotate the exposed value"))
+    elif cv.secret and not spec.secret:
+        found.append(Finding(location, name, "unexpected-secure",
+                             "is encrypted but the catalog declares it not secret, so plan "
+                             "shows only a fingerprint", "store it in plaintext, or mark it "
+                             "`secret: true` in stacks/catalog.yaml", Severity.WARNING))
+    if cv.items is not None:
+        if spec.rules.same_across_services:
+            found.append(Finding(location, name, "same-across-services",
+                                 "must have one value for all its services, not one per service",
+                                 f"give a single value: {_set_cmd(stack, key, spec.secret)}"))
+        elif set(cv.items) != set(spec.services):
+            found.append(Finding(location, name, "per-service-shape",
+                                 f"per-service values must name exactly: "
+                                 f"{', '.join(spec.services)}", "add or remove service entries"))
+    return found
+
+
+def _value_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigValue],
+                    resolved: Mapping[str, Mapping[str, EnvValue]],
+                    location: str) -> list[Finding]:
+    found: list[Finding] = []
+    for key, spec in sorted(catalog.keys.items()):
+        if spec.derived or _PREFIX + key not in config:
+            continue  # defaults and derived values were checked when the catalog loaded
+        per_service = config[_PREFIX + key].items is not None
+        values = {svc: resolved[svc][key] for svc in spec.services if key in resolved[svc]}
+        checked: set[str] = set()
+        for svc, value in values.items():
+            text = reveal(value)
+            if not per_service and text in checked:
+                continue
+            checked.add(text)
+            owner = svc if per_service else None
+            problem = value_problem(spec, text, stack=stack)
+            if problem:
+                rule, message = problem
+                hint = _RULE_HINTS.get(rule, _set_cmd(stack, key, spec.secret))
+                found.append(Finding(location, _PREFIX + key, rule, message, hint, service=owner))
+            elif spec.type == "postgres_url":
+                found.extend(dbrules.url_findings(
+                    value, location=location, key=_PREFIX + key, service=owner,
+                    prepared_statements_disabled=_bool(resolved[svc].get(
+                        dbrules.PREPARED_STATEMENTS_KEY)),
+                    supabase_region=_pooler_region(values.values()),
+                ))
+        if spec.type == "postgres_url" and per_service and len(values) > 1:
+            found.extend(dbrules.same_database_findings(values, location=location,
+                                                        key=_PREFIX + key))
+    return found
+
+
+def _pooler_region(values: Iterable[EnvValue]) -> str | None:
+    """A region another service's pooler URL reveals: completes the direct-host fix hint."""
+    for value in values:
+        try:
+            region = dburl.classify(reveal(value)).region
+        except dburl.DbUrlError:
+            continue
+        if region:
+            return region
+    return None
+
+
+def _bool(value: EnvValue | None) -> bool | None:
+    text = None if value is None else reveal(value)
+    return {"true": True, "false": False}.get(text or "")
+
+
+def stack_findings(
+    catalog: Catalog, stack: str, config: Mapping[str, ConfigValue], *, location: str
+) -> list[Finding]:
+    """Every problem of one stack's config, collected."""
+    found = _service_id_findings(catalog, config, location)
+    found += _unknown_findings(catalog, stack, config, location)
+    for key, spec in sorted(catalog.keys.items()):
+        if not spec.derived:
+            found += _key_findings(catalog, stack, key, config.get(_PREFIX + key), location)
+    resolved = resolve_values(catalog, stack, config)
+    found += _value_findings(catalog, stack, config, resolved, location)
+    return list(dict.fromkeys(found))
+
+
+def _differ_findings(catalog: Catalog, a: str, b: str,
+                     resolved: Mapping[str, Mapping[str, Mapping[str, EnvValue]]],
+                     locations: Mapping[str, str]) -> list[Finding]:
+    found = []
+    for key, spec in sorted(catalog.keys.items()):
+        if not spec.rules.differ_between_stacks or spec.type == "postgres_url":
+            continue
+        same = [svc for svc in spec.services
+                if key in resolved[a][svc] and key in resolved[b][svc]
+                and reveal(resolved[a][svc][key]) == reveal(resolved[b][svc][key])]
+        if same:
+            found.append(Finding(locations[b], _PREFIX + key, "must-differ",
+                                 f"has the same value in {a} and {b} (services: "
+                                 f"{', '.join(same)})",
+                                 f"give {b} its own value: {_set_cmd(b, key, spec.secret)}"))
+    return found
+
+
+def _service_id_clashes(catalog: Catalog, a: str, b: str,
+                        configs: Mapping[str, Mapping[str, ConfigValue]],
+                        locations: Mapping[str, str]) -> list[Finding]:
+    ids = [configs[s].get(SERVICE_IDS_KEY) for s in (a, b)]
+    if ids[0] is None or ids[1] is None or ids[0].items is None or ids[1].items is None:
+        return []
+    first, second = ids[0].items, ids[1].items
+    return [Finding(locations[b], SERVICE_IDS_KEY, "service-ids",
+                    f"{a} and {b} point service {svc} at the same Render service",
+                    "each stack needs its own services; correct the id", service=svc)
+            for svc in catalog.services
+            if svc in first and svc in second and reveal(first[svc]) == reveal(second[svc])]
+
+
+def _database_findings(catalog: Catalog,
+                       resolved: Mapping[str, Mapping[str, Mapping[str, EnvValue]]],
+                       locations: Mapping[str, str]) -> list[Finding]:
+    found = []
+    for key, spec in sorted(catalog.keys.items()):
+        if spec.type != "postgres_url":
+            continue
+        for svc in spec.services:
+            values = {stack: per[svc][key] for stack, per in resolved.items() if key in per[svc]}
+            if len(values) > 1:
+                found += dbrules.cross_stack_findings(
+                    values, locations=locations, key=_PREFIX + key,
+                    shared=not spec.rules.differ_between_stacks,
+                )
+    return found
+
+
+def multi_stack_findings(
+    catalog: Catalog,
+    configs: Mapping[str, Mapping[str, ConfigValue]],
+    *,
+    locations: Mapping[str, str],
+) -> list[Finding]:
+    """Each stack's findings plus the rules that compare stacks (`check --all`, parity)."""
+    found: list[Finding] = []
+    for stack, config in configs.items():
+        found += stack_findings(catalog, stack, config, location=locations[stack])
+    resolved = {s: resolve_values(catalog, s, c) for s, c in configs.items()}
+    for a, b in itertools.combinations(list(configs), 2):
+        found += _differ_findings(catalog, a, b, resolved, locations)
+        found += _service_id_clashes(catalog, a, b, configs, locations)
+    found += _database_findings(catalog, resolved, locations)
+    return list(dict.fromkeys(found))

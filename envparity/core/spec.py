@@ -1,0 +1,286 @@
+"""The catalog (`stacks/catalog.yaml`): every service and env key, declared once for all stacks.
+
+Strict models so that a typo in the catalog is refused instead of silently ignored; the
+loader collects every mistake with file and key rather than stopping at the first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from envparity.core.errors import CatalogError
+from envparity.core.findings import Finding
+
+__all__ = [
+    "CATALOG_FILE",
+    "CONFIG_NAMESPACE",
+    "SERVICE_IDS_KEY",
+    "Catalog",
+    "KeyRules",
+    "KeySpec",
+    "KeyType",
+    "ServiceSpec",
+    "parse_catalog",
+    "type_problem",
+    "value_problem",
+]
+
+CATALOG_FILE: Final = "stacks/catalog.yaml"
+CONFIG_NAMESPACE: Final = "envparity"
+SERVICE_IDS_KEY: Final = f"{CONFIG_NAMESPACE}:serviceIds"
+
+KeyType = Literal["string", "int", "float", "bool", "enum", "url", "postgres_url"]
+_KEY_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_STACK_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+_INT = re.compile(r"^-?[0-9]+$")
+_FLOAT = re.compile(r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class KeyRules(_Strict):
+    differ_between_stacks: bool = False
+    same_across_services: bool = False
+    allowed: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    allowed_per_stack: Mapping[str, tuple[str, ...]] = Field(default_factory=dict)
+
+
+class KeySpec(_Strict):
+    services: tuple[str, ...]
+    type: KeyType
+    secret: bool = False
+    default: str | None = None
+    derived: Literal["stack"] | None = None
+    rules: KeyRules = Field(default_factory=KeyRules)
+    description: str
+
+
+class ServiceSpec(_Strict):
+    render_type: Literal["web_service", "background_worker"]
+    description: str
+    preserve: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+
+
+class Catalog(_Strict):
+    version: Literal[1]
+    stacks: tuple[str, ...]
+    services: Mapping[str, ServiceSpec]
+    keys: Mapping[str, KeySpec]
+
+    def keys_for(self, service: str) -> tuple[str, ...]:
+        return tuple(sorted(k for k, spec in self.keys.items() if service in spec.services))
+
+    def key(self, name: str) -> KeySpec:
+        return self.keys[name]
+
+    def is_secret(self, name: str) -> bool:
+        return name in self.keys and self.keys[name].secret
+
+
+def type_problem(spec: KeySpec, text: str) -> str | None:
+    """Why `text` does not parse as the key's type, or None. Never echoes the value.
+
+    `postgres_url` is judged by `envparity.core.dbrules`, which knows far more than a parse.
+    """
+    if spec.type == "int" and not _INT.match(text):
+        return "is not an int (a whole number such as 3; decimals and units are refused)"
+    if spec.type == "float" and not (_FLOAT.match(text) and math.isfinite(float(text))):
+        return "is not a float (a decimal number such as 0.5)"
+    if spec.type == "bool" and text not in ("true", "false"):
+        return "is not a bool (write exactly `true` or `false`, lower case)"
+    if spec.type == "url":
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname or " " in text:
+            return "is not an http(s) URL with a host"
+    return None
+
+
+def value_problem(spec: KeySpec, text: str, *, stack: str | None = None) -> tuple[str, str] | None:
+    """The first rule `text` breaks for this key, as (rule id, message), or None."""
+    if text == "":
+        return "empty-value", "is empty (Render does not keep empty values)"
+    if text != text.strip():
+        return "whitespace", "has leading or trailing whitespace"
+    problem = type_problem(spec, text)
+    if problem:
+        return "bad-type", problem
+    allowed = spec.rules.allowed
+    if allowed is not None and text not in allowed:
+        return "not-allowed", f"is not one of the allowed values: {', '.join(allowed)}"
+    per_stack = spec.rules.allowed_per_stack.get(stack or "")
+    if per_stack is not None and text not in per_stack:
+        return "not-allowed", f"in stack {stack} must be one of: {', '.join(per_stack)}"
+    if spec.type in ("int", "float"):
+        number = float(text)
+        low, high = spec.rules.min, spec.rules.max
+        if (low is not None and number < low) or (high is not None and number > high):
+            bounds = (
+                f"{'-inf' if low is None else _num(low)}..{'inf' if high is None else _num(high)}"
+            )
+            return "out-of-range", f"is outside the allowed range {bounds}"
+    return None
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; in a catalog that hides a mistake."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return dict(loader.construct_mapping(node))
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
+
+
+def _finding(key: str | None, rule: str, message: str, hint: str) -> Finding:
+    return Finding(location=CATALOG_FILE, key=key, rule=rule, message=message, hint=hint)
+
+
+def _schema_findings(exc: ValidationError) -> list[Finding]:
+    found = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = [str(part) for part in err["loc"]]
+        key = loc[1] if len(loc) > 1 and loc[0] in ("keys", "services") else None
+        found.append(
+            _finding(key, "catalog-schema", f"{'.'.join(loc)}: {err['msg']}", "see docs/model.md")
+        )
+    return found
+
+
+def _key_findings(catalog: Catalog, name: str, spec: KeySpec) -> list[Finding]:
+    found: list[Finding] = []
+
+    def bad(message: str, hint: str) -> None:
+        found.append(_finding(name, "catalog-key", message, hint))
+
+    if not _KEY_NAME.match(name):
+        bad("env key names are upper case letters, digits and _", "rename the key")
+    unknown = [s for s in spec.services if s not in catalog.services]
+    if unknown or not spec.services or len(set(spec.services)) != len(spec.services):
+        bad(f"services must be distinct names from `services:` (unknown: {unknown})",
+            f"use some of: {', '.join(catalog.services)}")
+    if not spec.description.strip() or "\n" in spec.description.strip():
+        bad("description must be one non-empty line", "describe the key in one line")
+    rules = spec.rules
+    if spec.type == "enum" and not rules.allowed:
+        bad("an enum needs rules.allowed", "list the allowed values")
+    if (rules.min is not None or rules.max is not None) and spec.type not in ("int", "float"):
+        bad("min/max apply only to int and float keys", "remove min/max or change the type")
+    if rules.min is not None and rules.max is not None and rules.min > rules.max:
+        bad("rules.min is greater than rules.max", "swap or correct the bounds")
+    for stack, values in rules.allowed_per_stack.items():
+        if stack not in catalog.stacks:
+            bad(f"allowed_per_stack names unknown stack {stack}", "use a stack from `stacks:`")
+        for value in values:
+            if value_problem(spec.model_copy(update={"rules": KeyRules()}), value):
+                bad(f"allowed_per_stack value for {stack} does not fit the key's type",
+                    "correct the value")
+    if spec.default is not None:
+        if spec.secret:
+            bad("a secret key cannot have a default", "give the value in each stack file, secure")
+        elif spec.derived:
+            bad("a derived key cannot have a default", "remove the default")
+        else:
+            problem = value_problem(spec, spec.default)
+            if problem:
+                bad(f"default {problem[1]}", "correct the default")
+    if spec.type == "postgres_url" and not spec.secret:
+        # A database URL carries its password: in plain config it would be printed by
+        # `plan`, posted in PR previews and stored unencrypted in Pulumi's state.
+        bad("a postgres_url key must be secret", "set secret: true and make it secure: in "
+            "every stack file (pulumi config set --secret)")
+    if spec.derived == "stack":
+        if spec.secret:
+            bad("a derived key cannot be secret", "set secret: false")
+        for stack in catalog.stacks:
+            if value_problem(spec, stack, stack=stack):
+                bad(f"derived value for stack {stack} breaks the key's own rules",
+                    "allow every stack name")
+    return found
+
+
+def _service_findings(catalog: Catalog, name: str, spec: ServiceSpec) -> list[Finding]:
+    found: list[Finding] = []
+    declared = set(catalog.keys_for(name))
+    for label, names in (("preserve", spec.preserve), ("retired", spec.retired)):
+        for key in names:
+            if not _KEY_NAME.match(key):
+                found.append(_finding(key, "catalog-service",
+                                      f"service {name}: {label} entry is not an env key name",
+                                      "use upper case letters, digits and _"))
+            elif key in declared:
+                found.append(_finding(key, "catalog-service",
+                                      f"service {name}: {label} lists a declared key",
+                                      f"remove it from {label}; it is managed"))
+    for key in sorted(set(spec.preserve) & set(spec.retired)):
+        found.append(_finding(key, "catalog-service",
+                              f"service {name}: key is both preserved and retired",
+                              "keep it in one list"))
+    return found
+
+
+def _semantic_findings(catalog: Catalog) -> list[Finding]:
+    found: list[Finding] = []
+    if not catalog.stacks or len(set(catalog.stacks)) != len(catalog.stacks):
+        found.append(_finding(None, "catalog-stacks", "stacks must be a non-empty list of "
+                              "distinct names", "list each stack once"))
+    for stack in catalog.stacks:
+        if not _STACK_NAME.match(stack):
+            found.append(_finding(None, "catalog-stacks", f"stack name {stack!r} is not valid",
+                                  "use lower case letters, digits and -"))
+    if not catalog.services:
+        found.append(_finding(None, "catalog-services", "no services declared",
+                              "declare at least one service"))
+    for name, key_spec in catalog.keys.items():
+        found.extend(_key_findings(catalog, name, key_spec))
+    for name, service_spec in catalog.services.items():
+        found.extend(_service_findings(catalog, name, service_spec))
+    return found
+
+
+def parse_catalog(text: str) -> Catalog:
+    """Parse and check the catalog's YAML text; raises CatalogError listing every mistake."""
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise CatalogError([_finding(None, "catalog-yaml", f"{problem}{where}",
+                                     "fix the YAML syntax")]) from None
+    try:
+        # JSON mode keeps strict typing (no "yes" for a bool) while YAML lists fill tuples.
+        catalog = Catalog.model_validate_json(json.dumps(raw))
+    except ValidationError as exc:
+        raise CatalogError(_schema_findings(exc)) from None
+    found = _semantic_findings(catalog)
+    if found:
+        raise CatalogError(found)
+    return catalog

@@ -1,0 +1,111 @@
+"""Provider configuration: the `render:*` stack config plus where Render is.
+
+`render:apiKey` is the community provider's key (a secret; `RENDER_APIKEY` or
+`RENDER_API_KEY` in the environment as a fallback). `RENDER_API_HOST` (host:port, https
+only) points the provider at another Render, such as the project's emulator, and
+`SSL_CERT_FILE` names the CA bundle to trust for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from envparity.core.errors import EnvparityError
+from envparity.core.secret import Secret
+from envparity.plugins.provider.envvars import CheckFailure
+from envparity.plugins.provider.props import Prop, is_unknown, unseal
+from envparity.render.client import DEFAULT_BASE_URL
+
+__all__ = ["Settings", "check_config", "settings_from"]
+
+_PREFIX: Final = "render:config:"
+_BOOL: Final = {"true": True, "false": False}
+_CLEAR_CACHE: Final = ("clear", "do_not_clear")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a Render call needs; `api_key` is None until the stack sets one."""
+
+    api_key: Secret | None
+    base_url: str = DEFAULT_BASE_URL
+    verify: str | bool = True
+    deploy_on_change: bool = True
+    clear_cache: bool = False
+
+    def require_key(self) -> Secret:
+        if self.api_key is None:
+            raise EnvparityError(
+                "render:apiKey is not set",
+                hint="pulumi config set --secret render:apiKey <key> (or export RENDER_API_KEY)",
+            )
+        return self.api_key
+
+
+def _text(value: Prop) -> str | None:
+    plain, _ = unseal(value)
+    if plain is None or is_unknown(plain):
+        return None
+    if isinstance(plain, bool):
+        return "true" if plain else "false"
+    return plain if isinstance(plain, str) else None
+
+
+def check_config(news: Mapping[str, Prop]) -> list[CheckFailure]:
+    """Values of the provider's own keys that would be misread; unknown keys pass through."""
+    failures: list[CheckFailure] = []
+    deploy = _text(news.get("deployOnChange"))
+    if deploy is not None and deploy.lower() not in _BOOL:
+        failures.append(CheckFailure("deployOnChange", "must be true or false"))
+    cache = _text(news.get("clearCacheOnServiceUpdateDeployments"))
+    if cache is not None and cache not in _CLEAR_CACHE:
+        failures.append(CheckFailure(
+            "clearCacheOnServiceUpdateDeployments", "must be clear or do_not_clear",
+        ))
+    return failures
+
+
+def _base_url(environ: Mapping[str, str]) -> str:
+    host = environ.get("RENDER_API_HOST", "").strip()
+    if not host:
+        return DEFAULT_BASE_URL
+    if "/" in host:
+        raise EnvparityError(
+            f"RENDER_API_HOST must be host:port, got a value with a path or scheme: {host}",
+            hint="e.g. RENDER_API_HOST=127.0.0.1:8443 (https is implied)",
+        )
+    return f"https://{host}/v1"
+
+
+def settings_from(
+    args: Mapping[str, Prop],
+    variables: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Configure's inputs: `args` (typed, secrets marked) win over flat `variables`."""
+    env = os.environ if environ is None else environ
+    flat = {k.removeprefix(_PREFIX): v for k, v in variables.items() if k.startswith(_PREFIX)}
+
+    def get(name: str) -> str | None:
+        found = _text(args.get(name))
+        return found if found is not None else flat.get(name)
+
+    key = get("apiKey") or env.get("RENDER_APIKEY") or env.get("RENDER_API_KEY")
+    failures = check_config({"deployOnChange": get("deployOnChange"),
+                             "clearCacheOnServiceUpdateDeployments":
+                                 get("clearCacheOnServiceUpdateDeployments")})
+    if failures:
+        raise EnvparityError(
+            "; ".join(f"render:{f.property} {f.reason}" for f in failures),
+            hint="fix the value with pulumi config set",
+        )
+    return Settings(
+        api_key=Secret(key) if key else None,
+        base_url=_base_url(env),
+        verify=env.get("SSL_CERT_FILE") or True,
+        deploy_on_change=(get("deployOnChange") or "true").lower() == "true",
+        clear_cache=get("clearCacheOnServiceUpdateDeployments") == "clear",
+    )

@@ -1,0 +1,64 @@
+"""The package schema this provider answers GetSchema with: only what it implements.
+
+It names the same tokens and property names as the community `render` package's schema
+(as the pinned `pulumi-render` SDK shows them), so programs and state are interchangeable
+for `EnvVarsForService`; every other resource of that package is absent on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from envparity.plugins.provider.envvars import TYPE_TOKEN
+
+__all__ = ["PACKAGE", "VERSION", "schema_json"]
+
+PACKAGE: Final = "render"
+VERSION: Final = "0.6.0"
+
+_STRING: Final = {"type": "string"}
+_ENV_VAR: Final = {
+    "type": "object",
+    "properties": {
+        "key": _STRING,
+        "value": {**_STRING, "secret": True},
+        "generateValue": {"type": "boolean"},
+    },
+    "required": ["key"],
+}
+_PROPERTIES: Final = {
+    "serviceId": {**_STRING, "description": "The ID of the service"},
+    "envVars": {"type": "array", "items": {"$ref": "#/types/render:services:EnvVarInput"}},
+    "queryParams": {
+        "type": "object",
+        "additionalProperties": {"$ref": "pulumi.json#/Any"},
+        "description": "Accepted for compatibility; this provider sends no extra parameters.",
+    },
+}
+
+
+def schema_json() -> str:
+    schema = {
+        "name": PACKAGE,
+        "version": VERSION,
+        "description": "envparity's provider for Render service environment variables.",
+        "config": {
+            "variables": {
+                "apiKey": {**_STRING, "secret": True, "description": "The Render API key"},
+                "deployOnChange": {"type": "boolean", "default": True},
+                "clearCacheOnServiceUpdateDeployments": _STRING,
+            },
+        },
+        "provider": {"inputProperties": {"apiKey": {**_STRING, "secret": True}}},
+        "types": {"render:services:EnvVarInput": _ENV_VAR},
+        "resources": {
+            TYPE_TOKEN: {
+                "description": "The whole env of one Render service (replace-all).",
+                "properties": _PROPERTIES,
+                "inputProperties": _PROPERTIES,
+                "requiredInputs": ["serviceId", "envVars"],
+            },
+        },
+    }
+    return json.dumps(schema, sort_keys=True)

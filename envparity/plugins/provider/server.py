@@ -1,0 +1,291 @@
+"""The gRPC face of the provider: what the Pulumi engine calls, mapped onto envvars/operations.
+
+The engine starts the plugin, reads the port from its first line of stdout and then
+speaks the `ResourceProvider` service to it. Failures reach the engine as gRPC errors
+whose text names the service and Render's status; the values being written never appear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from typing import Final, TypeVar
+
+import grpc
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
+
+from envparity.core.errors import (
+    EnvparityError,
+    RenderApiError,
+    RenderAuthError,
+    RenderNotFound,
+    RenderRateLimited,
+    RenderUnavailable,
+)
+from envparity.plugins.grpcserver import announce_and_wait, start
+from envparity.plugins.provider import envvars
+from envparity.plugins.provider.config import check_config, settings_from
+from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvDiff, EnvSpec
+from envparity.plugins.provider.operations import ClientFactory, EnvVarsOperations, render_client
+from envparity.plugins.provider.props import Prop, from_struct, to_struct, unseal
+from envparity.plugins.provider.schema import VERSION, schema_json
+
+__all__ = ["RenderProvider", "main", "serve"]
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Handler = Callable[["RenderProvider", Req, grpc.ServicerContext], Resp]
+
+_MAX_MESSAGE: Final = 256 * 1024 * 1024
+_KINDS: Final = {
+    (ChangeKind.ADD, False): provider_pb2.PropertyDiff.ADD,
+    (ChangeKind.ADD, True): provider_pb2.PropertyDiff.ADD_REPLACE,
+    (ChangeKind.DELETE, False): provider_pb2.PropertyDiff.DELETE,
+    (ChangeKind.DELETE, True): provider_pb2.PropertyDiff.DELETE_REPLACE,
+    (ChangeKind.UPDATE, False): provider_pb2.PropertyDiff.UPDATE,
+    (ChangeKind.UPDATE, True): provider_pb2.PropertyDiff.UPDATE_REPLACE,
+}
+_CODES: Final = (
+    (RenderAuthError, grpc.StatusCode.UNAUTHENTICATED),
+    (RenderNotFound, grpc.StatusCode.NOT_FOUND),
+    (RenderRateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (RenderUnavailable, grpc.StatusCode.UNAVAILABLE),
+)
+
+
+def _status(exc: EnvparityError) -> grpc.StatusCode:
+    for kind, code in _CODES:
+        if isinstance(exc, kind):
+            return code
+    return grpc.StatusCode.UNKNOWN if isinstance(exc, RenderApiError) else (
+        grpc.StatusCode.FAILED_PRECONDITION
+    )
+
+
+def _guarded(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
+    """Turn envparity errors into gRPC errors; anything else is named by type only."""
+
+    @functools.wraps(method)
+    def call(self: RenderProvider, request: Req, context: grpc.ServicerContext) -> Resp:
+        try:
+            return method(self, request, context)
+        except EnvparityError as exc:
+            text = f"{exc}; fix: {exc.hint}" if exc.hint else str(exc)
+            context.abort(_status(exc), text)
+        except Exception as exc:  # its text could hold a value
+            context.abort(grpc.StatusCode.INTERNAL, f"provider error ({type(exc).__name__})")
+
+    return call
+
+
+def _ignored(path: str, ignore: Iterable[str]) -> bool:
+    return any(path == i or path.startswith((f"{i}.", f"{i}[")) for i in ignore)
+
+
+def _diff_response(found: EnvDiff, ignore: Sequence[str]) -> provider_pb2.DiffResponse:
+    changes = [c for c in found.changes if not _ignored(c.path, ignore)]
+    replaces = [r for r in found.replaces if not _ignored(r, ignore)]
+    detailed = {
+        c.path: provider_pb2.PropertyDiff(
+            kind=_KINDS[(c.kind, c.path in replaces)], inputDiff=True
+        )
+        for c in changes
+    }
+    return provider_pb2.DiffResponse(
+        changes=provider_pb2.DiffResponse.DIFF_SOME if changes else
+        provider_pb2.DiffResponse.DIFF_NONE,
+        replaces=replaces,
+        deleteBeforeReplace=False,
+        diffs=sorted({p.split(".")[0].split("[")[0] for p in detailed}),
+        detailedDiff=detailed,
+        hasDetailedDiff=True,
+    )
+
+
+def _check_response(
+    inputs: struct_pb2.Struct, failures: Sequence[envvars.CheckFailure]
+) -> provider_pb2.CheckResponse:
+    return provider_pb2.CheckResponse(
+        inputs=inputs,
+        failures=[provider_pb2.CheckFailure(property=f.property, reason=f.reason)
+                  for f in failures],
+    )
+
+
+def _valid(props: dict[str, Prop]) -> EnvSpec:
+    spec, failures = envvars.parse(props)
+    if failures:
+        raise EnvparityError("; ".join(f"{f.property}: {f.reason}" for f in failures))
+    return spec
+
+
+class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
+    """The `render` resource provider, serving `render:services:EnvVarsForService` only."""
+
+    def __init__(self, *, client_factory: ClientFactory = render_client) -> None:
+        self._factory = client_factory
+        self._ops: EnvVarsOperations | None = None
+        self._cancelled = threading.Event()
+
+    def _operations(self, type_token: str) -> EnvVarsOperations:
+        if type_token and type_token != TYPE_TOKEN:
+            raise EnvparityError(f"resource type {type_token} is not served by this provider",
+                                 hint=f"only {TYPE_TOKEN} is available")
+        if self._cancelled.is_set():
+            raise EnvparityError("the operation was cancelled")
+        if self._ops is None:
+            raise EnvparityError("the provider was used before Configure")
+        return self._ops
+
+    @_guarded
+    def GetPluginInfo(
+        self, _request: empty_pb2.Empty, _context: grpc.ServicerContext
+    ) -> plugin_pb2.PluginInfo:
+        return plugin_pb2.PluginInfo(version=VERSION)
+
+    @_guarded
+    def Handshake(
+        self, _request: provider_pb2.ProviderHandshakeRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.ProviderHandshakeResponse:
+        return provider_pb2.ProviderHandshakeResponse(accept_secrets=True)
+
+    @_guarded
+    def GetSchema(
+        self, _request: provider_pb2.GetSchemaRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.GetSchemaResponse:
+        return provider_pb2.GetSchemaResponse(schema=schema_json())
+
+    @_guarded
+    def CheckConfig(
+        self, request: provider_pb2.CheckRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.CheckResponse:
+        return _check_response(request.news, check_config(from_struct(request.news)))
+
+    @_guarded
+    def DiffConfig(
+        self, request: provider_pb2.DiffRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.DiffResponse:
+        olds, news = from_struct(request.olds), from_struct(request.news)
+        changed = sorted(
+            k for k in olds.keys() | news.keys() if unseal(olds.get(k))[0] != unseal(news.get(k))[0]
+        )
+        return provider_pb2.DiffResponse(
+            changes=provider_pb2.DiffResponse.DIFF_SOME if changed else
+            provider_pb2.DiffResponse.DIFF_NONE,
+            diffs=changed,
+        )
+
+    @_guarded
+    def Configure(
+        self, request: provider_pb2.ConfigureRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.ConfigureResponse:
+        settings = settings_from(from_struct(request.args), dict(request.variables))
+        if self._ops is not None:
+            self._ops.close()
+        self._ops = EnvVarsOperations(settings, client_factory=self._factory)
+        return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
+
+    @_guarded
+    def Check(
+        self, request: provider_pb2.CheckRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.CheckResponse:
+        spec, failures = envvars.parse(from_struct(request.news))
+        if not failures and spec.entries is not None:
+            before, _ = envvars.parse(from_struct(request.olds))
+            spec = replace(spec, entries=envvars.aligned(spec.entries, before))
+        return _check_response(request.news if failures else to_struct(spec.props()), failures)
+
+    @_guarded
+    def Diff(
+        self, request: provider_pb2.DiffRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.DiffResponse:
+        old, _ = envvars.parse(from_struct(request.olds))
+        new, _ = envvars.parse(from_struct(request.news))
+        return _diff_response(envvars.diff(old, new), list(request.ignoreChanges))
+
+    @_guarded
+    def Create(
+        self, request: provider_pb2.CreateRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.CreateResponse:
+        spec = _valid(from_struct(request.properties))
+        if request.preview:
+            return provider_pb2.CreateResponse(properties=to_struct(spec.props()))
+        self._operations(request.type).apply(spec)
+        return provider_pb2.CreateResponse(
+            id=spec.service_id or "", properties=to_struct(spec.props()),
+            refresh_before_update=True,
+        )
+
+    @_guarded
+    def Update(
+        self, request: provider_pb2.UpdateRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.UpdateResponse:
+        spec = _valid(from_struct(request.news))
+        if not request.preview:
+            self._operations(request.type).apply(spec)
+        return provider_pb2.UpdateResponse(
+            properties=to_struct(spec.props()), refresh_before_update=True
+        )
+
+    @_guarded
+    def Read(
+        self, request: provider_pb2.ReadRequest, _context: grpc.ServicerContext
+    ) -> provider_pb2.ReadResponse:
+        state = from_struct(request.properties) or from_struct(request.inputs)
+        old, _ = envvars.parse(state)
+        service_id = old.service_id or request.id
+        live = self._operations(request.type).read(service_id, old)
+        if live is None:
+            return provider_pb2.ReadResponse(id="")
+        props = to_struct(live.props())
+        return provider_pb2.ReadResponse(
+            id=request.id or service_id, properties=props, inputs=props,
+            refresh_before_update=True,
+        )
+
+    @_guarded
+    def Delete(
+        self, request: provider_pb2.DeleteRequest, _context: grpc.ServicerContext
+    ) -> empty_pb2.Empty:
+        # Deliberately leaves the service's env on Render untouched (see operations).
+        self._operations(request.type)
+        return empty_pb2.Empty()
+
+    @_guarded
+    def Cancel(self, _request: empty_pb2.Empty, _context: grpc.ServicerContext) -> empty_pb2.Empty:
+        self._cancelled.set()
+        return empty_pb2.Empty()
+
+    def close(self) -> None:
+        if self._ops is not None:
+            self._ops.close()
+
+
+def serve(provider: RenderProvider, *, host: str = "127.0.0.1") -> tuple[grpc.Server, int]:
+    return start(
+        functools.partial(provider_pb2_grpc.add_ResourceProviderServicer_to_server, provider),
+        host=host, workers=8,
+        options=[("grpc.max_receive_message_length", _MAX_MESSAGE),
+                 ("grpc.max_send_message_length", _MAX_MESSAGE)],
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `pulumi-resource-render`: serve until the engine stops the process."""
+    parser = argparse.ArgumentParser(
+        prog="pulumi-resource-render",
+        description="envparity's Pulumi resource provider for Render env vars "
+        "(render:services:EnvVarsForService). Started by the Pulumi engine; prints its port.",
+    )
+    parser.add_argument("engine", nargs="?", help="engine address (passed by Pulumi; unused)")
+    parser.parse_known_args(argv)
+    provider = RenderProvider()
+    try:
+        announce_and_wait(*serve(provider))
+    finally:
+        provider.close()
+    return 0

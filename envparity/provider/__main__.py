@@ -1,5 +1,0 @@
-"""`python -m envparity.provider`: what the `pulumi-resource-render` launcher runs."""
-
-from envparity.provider.server import main
-
-raise SystemExit(main())

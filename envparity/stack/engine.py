@@ -1,0 +1,151 @@
+"""Preview and apply a stack with the real Pulumi engine, through the Automation API.
+
+The program runs inline (in this process), so no separate language host is needed; the
+`pulumi` CLI, the backend and the `render` provider plugin are the real ones. The program
+reads each service's live env from Render first (`program.read_render`): preserved keys
+are carried over, and keys the update would delete are named in the preview.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pulumi import automation as auto
+from semver import VersionInfo
+
+from envparity.core.errors import EnvparityError, StackHasFindings
+from envparity.core.findings import Severity
+from envparity.stack import program
+from envparity.stack.loader import load_desired
+from envparity.stack.toolchain import PULUMI_VERSION, pulumi_bin, pulumi_env, redacted_backend
+
+__all__ = ["EngineResult", "preview", "up"]
+
+Printer = Callable[[str], None]
+EventSink = Callable[[auto.EngineEvent], None]
+_UNCHANGED = frozenset({"same", "read", "refresh"})
+_SHOWN = frozenset({"info", "warning", "error"})
+_STDERR_LINES = 40
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    stack: str
+    changes: Mapping[str, int]
+    stdout: str
+
+    @property
+    def changed(self) -> bool:
+        return any(op not in _UNCHANGED and n for op, n in self.changes.items())
+
+
+def _events(on_output: Printer | None, on_event: EventSink | None) -> EventSink:
+    """Pass events on, and print the program's own messages.
+
+    With `diff=True` the CLI's text output leaves out diagnostics, yet the warnings that
+    name keys about to be removed are the point of a preview.
+    """
+
+    def handle(event: auto.EngineEvent) -> None:
+        diag = event.diagnostic_event
+        if on_output is not None and diag is not None and diag.severity in _SHOWN:
+            for line in diag.message.rstrip("\n").splitlines():
+                on_output(f"{diag.severity}: {line}")
+        if on_event is not None:
+            on_event(event)
+
+    return handle
+
+
+def _counts(summary: Mapping[Any, int]) -> dict[str, int]:
+    return {str(getattr(op, "value", op)): n for op, n in summary.items()}
+
+
+def _workspace_stack(stack: str, *, repo: Path) -> auto.Stack:
+    binary = pulumi_bin(repo)
+    if not binary.exists():
+        raise EnvparityError(f"{binary} is missing", hint="run `make setup`")
+    env = pulumi_env(repo)
+    opts = auto.LocalWorkspaceOptions(
+        work_dir=str(repo),
+        pulumi_home=env["PULUMI_HOME"],
+        env_vars=env,
+        pulumi_command=auto.PulumiCommand(
+            root=str(binary.parent.parent), version=VersionInfo.parse(PULUMI_VERSION)
+        ),
+    )
+
+    def inline() -> None:
+        program.run(repo=repo, live_reader=program.read_render)
+
+    try:
+        return auto.select_stack(
+            stack_name=stack, project_name="envparity", program=inline, opts=opts
+        )
+    except auto.CommandError as exc:
+        raise EnvparityError(
+            f"stack {stack!r} is not in the backend {redacted_backend(env['PULUMI_BACKEND_URL'])}",
+            hint="run `make setup`, or `pulumi stack init` against your backend",
+        ) from exc
+
+
+def _failure(verb: str, stack: str, repo: Path, exc: auto.CommandError) -> EnvparityError:
+    """Why the engine stopped, without repeating the whole streamed output.
+
+    A stack `check` refuses is reported with check's own findings and exit 2; anything
+    else keeps only the end of pulumi's stderr.
+    """
+    _, findings = load_desired(stack, repo=repo)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if errors:
+        return StackHasFindings(
+            f"pulumi {verb} of {stack} stopped: envparity check found {len(errors)} error(s); "
+            "nothing was changed on Render:\n" + "\n".join(f.render() for f in errors),
+            errors,
+            hint=f"envparity check --stack {stack}",
+        )
+    _, _, stderr = str(exc).partition("\n stderr: ")
+    tail = [line for line in stderr.strip().splitlines() if line.strip()][-_STDERR_LINES:]
+    return EnvparityError(f"pulumi {verb} of {stack} failed:\n" + "\n".join(tail))
+
+
+def _drive(
+    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R]
+) -> _R:
+    ws_stack = _workspace_stack(stack, repo=repo)
+    try:
+        return action(ws_stack)
+    except auto.CommandError as exc:
+        raise _failure(verb, stack, repo, exc) from None
+
+
+def preview(
+    stack: str, *, repo: Path, refresh: bool = True,
+    on_output: Printer | None = None, on_event: EventSink | None = None,
+) -> EngineResult:
+    """`pulumi preview` of one stack; refreshes first so hand edits on Render show up.
+
+    `changed` on the result answers `--expect-no-changes` without treating proposed
+    changes as an engine failure.
+    """
+    result = _drive("preview", stack, repo, lambda ws: ws.preview(
+        refresh=refresh, diff=True, on_output=on_output,
+        on_event=_events(on_output, on_event), color="never",
+    ))
+    return EngineResult(stack, _counts(result.change_summary), result.stdout)
+
+
+def up(
+    stack: str, *, repo: Path, refresh: bool = True, on_output: Printer | None = None,
+    on_event: EventSink | None = None,
+) -> EngineResult:
+    """`pulumi up --yes` of one stack: Render ends up with exactly the declared env."""
+    result = _drive("up", stack, repo, lambda ws: ws.up(
+        refresh=refresh, diff=True, on_output=on_output,
+        on_event=_events(on_output, on_event), color="never",
+    ))
+    return EngineResult(stack, _counts(result.summary.resource_changes or {}), result.stdout)

@@ -1,0 +1,50 @@
+"""A stack's desired state from the project on disk: catalog file plus decrypted config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from envparity.core.desired import DesiredStack
+from envparity.core.findings import Finding, Severity
+from envparity.core.plan import build_desired, desired_state, stack_file
+from envparity.core.rules import multi_stack_findings
+from envparity.stack.catalog import load_catalog
+from envparity.stack.config import read_stack_config
+
+__all__ = ["load_all", "load_desired"]
+
+
+def load_desired(
+    stack: str, *, repo: Path, environ: Mapping[str, str] | None = None
+) -> tuple[DesiredStack | None, list[Finding]]:
+    catalog = load_catalog(repo)
+    config = read_stack_config(stack, repo=repo, environ=environ)
+    return desired_state(catalog, stack, config, location=stack_file(stack))
+
+
+def load_all(
+    repo: Path, *, environ: Mapping[str, str] | None = None
+) -> tuple[dict[str, DesiredStack | None], list[Finding]]:
+    """Every stack of the catalog, checked one by one and against each other."""
+    catalog = load_catalog(repo)
+    present = [s for s in catalog.stacks if (repo / stack_file(s)).is_file()]
+    missing = [
+        Finding(stack_file(s), None, "missing-stack-file",
+                f"stack {s} is declared in stacks/catalog.yaml but has no stack file",
+                f"create it: pulumi stack init {s} --secrets-provider passphrase")
+        for s in catalog.stacks if s not in present
+    ]
+    # Each read is one pulumi process (~0.5 s); stacks are independent, so read them together.
+    with ThreadPoolExecutor(max_workers=max(1, len(present))) as pool:
+        read = list(pool.map(lambda s: read_stack_config(s, repo=repo, environ=environ), present))
+    configs = dict(zip(present, read, strict=True))
+    locations = {s: stack_file(s) for s in present}
+    findings = missing + multi_stack_findings(catalog, configs, locations=locations)
+    failed = {f.location for f in findings if f.severity is Severity.ERROR}
+    desired: dict[str, DesiredStack | None] = {
+        s: None if locations[s] in failed else build_desired(catalog, s, configs[s])
+        for s in present
+    }
+    return desired, findings

@@ -37,6 +37,8 @@ lint: venv
 	@$(VENV)/bin/ruff check .
 	@echo "==> mypy --strict"
 	@$(VENV)/bin/mypy
+	@echo "==> import-linter (layers)"
+	@$(VENV)/bin/lint-imports --no-cache
 
 unit: setup
 	@echo "==> pytest"

@@ -218,4 +218,7 @@ def test_non_string_input_is_a_dburl_error() -> None:
 
 
 def test_classification_defaults_are_conservative() -> None:
-    assert Classification("generic") == Classification("generic", None, None, False, False, False)
+    assert Classification(kind="generic") == Classification(
+        kind="generic", project_ref=None, region=None, pooled=False, ipv6_only=False,
+        internal=False,
+    )

@@ -17,8 +17,8 @@ def test_finding_renders_location_key_rule_and_fix() -> None:
 
 
 def test_warnings_alone_do_not_fail() -> None:
-    warning = Finding("f", "K", "r", "m", severity=Severity.WARNING)
-    error = Finding("f", "K", "r", "m")
+    warning = Finding(location="f", key="K", rule="r", message="m", severity=Severity.WARNING)
+    error = Finding(location="f", key="K", rule="r", message="m")
     assert exit_code_for([warning]) is ExitCode.CLEAN
     assert exit_code_for([warning, error]) is ExitCode.FINDINGS
     assert exit_code_for([]) is ExitCode.CLEAN

@@ -64,40 +64,41 @@ def check_environment(
             if spec.default is None:
                 found.append(
                     Finding(
-                        LOCATION,
-                        key,
-                        "missing-key",
-                        "is required but not set",
-                        _SET_HINT,
+                        location=LOCATION,
+                        key=key,
+                        rule="missing-key",
+                        message="is required but not set",
+                        hint=_SET_HINT,
                         service=service,
                     )
                 )
             else:
                 found.append(
                     Finding(
-                        LOCATION,
-                        key,
-                        "missing-default-key",
-                        "is not set; envparity applies the catalog default on Render, so "
+                        location=LOCATION,
+                        key=key,
+                        rule="missing-default-key",
+                        message="is not set; envparity applies the catalog default on Render, so "
                         "this environment did not come from envparity",
-                        _SET_HINT,
-                        Severity.WARNING,
-                        service,
+                        hint=_SET_HINT,
+                        severity=Severity.WARNING,
+                        service=service,
                     )
                 )
             continue
         problem = value_problem(spec, text, stack=effective_stack)
         if problem is not None:
             rule, message = problem
-            found.append(Finding(LOCATION, key, rule, message, _SET_HINT, service=service))
+            found.append(Finding(location=LOCATION, key=key, rule=rule, message=message,
+                                 hint=_SET_HINT, service=service))
         elif spec.derived == "stack" and stack is not None and text != stack:
             found.append(
                 Finding(
-                    LOCATION,
-                    key,
-                    "derived-mismatch",
-                    f"does not name the stack given with --stack ({stack})",
-                    "deploy this service from the stack it belongs to",
+                    location=LOCATION,
+                    key=key,
+                    rule="derived-mismatch",
+                    message=f"does not name the stack given with --stack ({stack})",
+                    hint="deploy this service from the stack it belongs to",
                     service=service,
                 )
             )

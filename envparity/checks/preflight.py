@@ -98,7 +98,7 @@ class TcpConnector:
             pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProbeResult:
     url: str
     """Redacted."""
@@ -220,8 +220,9 @@ def probe(
         outcome = _diagnose(url, cls, res, connector or TcpConnector(), timeout, login)
     elapsed = round((time.monotonic() - started) * 1000)
     return ProbeResult(
-        redact(text), tuple(used_by), kind, outcome.status, res.ipv4, res.ipv6, outcome.tcp,
-        outcome.login, outcome.diagnosis, elapsed,
+        url=redact(text), used_by=tuple(used_by), kind=kind, status=outcome.status,
+        ipv4=res.ipv4, ipv6=res.ipv6, tcp=outcome.tcp, login=outcome.login,
+        diagnosis=outcome.diagnosis, elapsed_ms=elapsed,
     )
 
 

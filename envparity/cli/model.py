@@ -109,8 +109,8 @@ def _one_stack(repo: Path, stack: str) -> tuple[DesiredStack | None, list[Findin
                              hint=f"use one of: {', '.join(catalog.stacks)}")
     if not (repo / stack_file(stack)).is_file():
         hint = f"create it: pulumi stack init {stack} --secrets-provider passphrase"
-        return None, [Finding(stack_file(stack), None, "missing-stack-file",
-                              f"stack {stack} has no stack file", hint)]
+        return None, [Finding(location=stack_file(stack), key=None, rule="missing-stack-file",
+                              message=f"stack {stack} has no stack file", hint=hint)]
     config = read_stack_config(stack, repo=repo)
     return desired_state(catalog, stack, config, location=stack_file(stack))
 

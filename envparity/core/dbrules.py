@@ -87,7 +87,8 @@ def url_findings(
             *_transaction_issues(url, cls, prepared_statements_disabled),
             *_tls_issues(url, cls),
         ]
-    return [Finding(location, key, i.rule, i.message, i.hint, i.severity, service) for i in issues]
+    return [Finding(location=location, key=key, rule=i.rule, message=i.message, hint=i.hint,
+                    severity=i.severity, service=service) for i in issues]
 
 
 def _shape_issues(url: PostgresUrl, cls: Classification, region: str | None) -> list[_Issue]:
@@ -226,11 +227,11 @@ def cross_stack_findings(
             continue
         found.append(
             Finding(
-                locations.get(stack, stack),
-                key,
-                "db-shared-across-stacks",
-                f"stacks {other} and {stack} point at the same database ({description})",
-                f"give {stack} its own database, or declare {key} shared across stacks in the "
+                location=locations.get(stack, stack),
+                key=key,
+                rule="db-shared-across-stacks",
+                message=f"stacks {other} and {stack} point at the same database ({description})",
+                hint=f"give {stack} its own database, or declare {key} shared across stacks in the "
                 "catalog if that is intended",
             )
         )
@@ -254,11 +255,11 @@ def same_database_findings(
     listing = "; ".join(f"{svc}: {desc}" for svc, desc in sorted(described.items()))
     return [
         Finding(
-            location,
-            key,
-            "db-differs-between-services",
-            f"services that must share one database point at different ones ({listing})",
-            f"give every service the same database in {key}; pooler and direct forms of one "
+            location=location,
+            key=key,
+            rule="db-differs-between-services",
+            message=f"services that must share one database point at different ones ({listing})",
+            hint=f"give every service the same database in {key}; pooler and direct forms of one "
             "Supabase project count as the same database",
         )
     ]

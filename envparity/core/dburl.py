@@ -230,7 +230,7 @@ def redact(url: str) -> str:
     return f"{prefix}{MASK}@{shown_host} (unparseable)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Classification:
     """What a URL points at, and the facts a person needs to judge it."""
 
@@ -277,12 +277,14 @@ def _supabase_db(url: PostgresUrl) -> Classification | None:
     if port == 6543:
         facts.append("port 6543 on the db host: the dedicated pooler (PgBouncer, transaction mode)")
         kind = "supabase-dedicated-pooler"
-        return Classification(kind, ref, None, True, True, False, tuple(facts))
+        return Classification(kind=kind, project_ref=ref, region=None, pooled=True, ipv6_only=True,
+                              internal=False, facts=tuple(facts))
     if url.user not in (None, "postgres"):
         facts.append("the direct host expects the user 'postgres' or a role of the project")
     if port != DEFAULT_PORT:
         facts.append(f"port {port} is unusual: the direct host listens on 5432")
-    return Classification("supabase-direct", ref, None, False, True, False, tuple(facts))
+    return Classification(kind="supabase-direct", project_ref=ref, region=None, pooled=False,
+                          ipv6_only=True, internal=False, facts=tuple(facts))
 
 
 def _supavisor(url: PostgresUrl) -> Classification | None:
@@ -305,7 +307,8 @@ def _supavisor(url: PostgresUrl) -> Classification | None:
         facts.append("the user has no '.<project-ref>' suffix: Supavisor cannot tell the project")
     else:
         facts.append(f"project ref {project_ref} from the user name")
-    return Classification(kind, project_ref, region, True, False, False, tuple(facts))
+    return Classification(kind=kind, project_ref=project_ref, region=region, pooled=True,
+                          ipv6_only=False, internal=False, facts=tuple(facts))
 
 
 def _neon(url: PostgresUrl) -> Classification | None:
@@ -316,8 +319,10 @@ def _neon(url: PostgresUrl) -> Classification | None:
     facts = [f"Neon endpoint {endpoint} in {region}; Neon requires TLS (sslmode=require)"]
     if pooler:
         facts.append("'-pooler' endpoint: PgBouncer in transaction mode")
-        return Classification("neon-pooled", endpoint, region, True, False, False, tuple(facts))
-    return Classification("neon-direct", endpoint, region, False, False, False, tuple(facts))
+        return Classification(kind="neon-pooled", project_ref=endpoint, region=region, pooled=True,
+                              ipv6_only=False, internal=False, facts=tuple(facts))
+    return Classification(kind="neon-direct", project_ref=endpoint, region=region, pooled=False,
+                          ipv6_only=False, internal=False, facts=tuple(facts))
 
 
 def _render(url: PostgresUrl) -> Classification | None:
@@ -327,14 +332,16 @@ def _render(url: PostgresUrl) -> Classification | None:
             f"Render Postgres {match.group(1)}, internal URL: resolves only on Render's private "
             "network, for services in the same region; no TLS needed",
         )
-        return Classification("render-internal", match.group(1), None, False, False, True, facts)
+        return Classification(kind="render-internal", project_ref=match.group(1), region=None,
+                              pooled=False, ipv6_only=False, internal=True, facts=facts)
     if match := _RENDER_EXTERNAL_RE.fullmatch(host):
         ref, region = match.groups()
         facts = (
             f"Render Postgres {ref}, external URL in {region}: reachable from the internet, "
             "TLS required; services in the same region should use the internal URL",
         )
-        return Classification("render-external", ref, region, False, False, False, facts)
+        return Classification(kind="render-external", project_ref=ref, region=region, pooled=False,
+                              ipv6_only=False, internal=False, facts=facts)
     return None
 
 
@@ -347,7 +354,8 @@ def _rds_proxy(url: PostgresUrl) -> Classification | None:
         f"AWS RDS Proxy {name} in {region}: pools connections; prepared statements pin a "
         "client to one connection; reachable only from inside its VPC unless exposed",
     )
-    return Classification("rds-proxy", None, region, True, False, False, facts)
+    return Classification(kind="rds-proxy", project_ref=None, region=region, pooled=True,
+                          ipv6_only=False, internal=False, facts=facts)
 
 
 def _generic(host: str) -> Classification:
@@ -356,11 +364,13 @@ def _generic(host: str) -> Classification:
     except ValueError:
         if host == "localhost" or "." not in host:
             fact = "a local or single-label host name: only reachable on the same private network"
-            return Classification("generic", internal=True, facts=(fact,))
-        return Classification("generic", facts=("a host envparity has no specific knowledge of",))
+            return Classification(kind="generic", internal=True, facts=(fact,))
+        return Classification(kind="generic",
+                              facts=("a host envparity has no specific knowledge of",))
     if address.is_loopback or address.is_private or address.is_link_local:
-        return Classification("generic", internal=True, facts=("a loopback or private address",))
+        return Classification(kind="generic", internal=True,
+                              facts=("a loopback or private address",))
     if address.version == 6:
         fact = "an IPv6 address: unreachable from hosts without IPv6 egress, such as Render"
-        return Classification("generic", ipv6_only=True, facts=(fact,))
-    return Classification("generic", facts=("a public IPv4 address",))
+        return Classification(kind="generic", ipv6_only=True, facts=(fact,))
+    return Classification(kind="generic", facts=("a public IPv4 address",))

@@ -27,7 +27,7 @@ class ExitCode(IntEnum):
     FINDINGS = 2
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     location: str
     key: str | None

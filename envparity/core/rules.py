@@ -73,20 +73,21 @@ def _service_id_findings(catalog: Catalog, config: Mapping[str, ConfigValue],
     entry = config.get(SERVICE_IDS_KEY)
     if entry is None or entry.items is None:
         problem = "is missing" if entry is None else "must be a mapping of service name to id"
-        return [Finding(location, SERVICE_IDS_KEY, "service-ids", problem, hint)]
+        return [Finding(location=location, key=SERVICE_IDS_KEY, rule="service-ids",
+                        message=problem, hint=hint)]
     found = []
     for svc in catalog.services:
         if svc not in entry.items:
-            found.append(Finding(location, SERVICE_IDS_KEY, "service-ids",
-                                 f"has no id for service {svc}", hint, service=svc))
+            found.append(Finding(location=location, key=SERVICE_IDS_KEY, rule="service-ids",
+                                 message=f"has no id for service {svc}", hint=hint, service=svc))
         elif not _SERVICE_ID.match(reveal(entry.items[svc])):
-            found.append(Finding(location, SERVICE_IDS_KEY, "service-ids",
-                                 "is not a Render service id (srv- and 20 lower-case letters "
-                                 "or digits)", hint, service=svc))
+            found.append(Finding(location=location, key=SERVICE_IDS_KEY, rule="service-ids",
+                                 message="is not a Render service id (srv- and 20 lower-case "
+                                 "letters or digits)", hint=hint, service=svc))
     for svc in sorted(set(entry.items) - set(catalog.services)):
-        found.append(Finding(location, SERVICE_IDS_KEY, "service-ids",
-                             f"names service {svc}, which the catalog does not declare",
-                             "remove it, or declare the service in stacks/catalog.yaml"))
+        found.append(Finding(location=location, key=SERVICE_IDS_KEY, rule="service-ids",
+                             message=f"names service {svc}, which the catalog does not declare",
+                             hint="remove it, or declare the service in stacks/catalog.yaml"))
     return found
 
 
@@ -96,9 +97,9 @@ def _unknown_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigV
     known = [*catalog.keys, SERVICE_IDS_KEY.removeprefix(_PREFIX)]
     for name, cv in sorted(config.items()):
         if name in _PROVIDER_SECRETS and not cv.secret:
-            found.append(Finding(location, name, "plaintext-secret",
-                                 "is a credential but stored in plaintext",
-                                 f"pulumi config set --stack {stack} --secret {name} <value>, "
+            found.append(Finding(location=location, key=name, rule="plaintext-secret",
+                                 message="is a credential but stored in plaintext",
+                                 hint=f"pulumi config set --stack {stack} --secret {name} <value>, "
                                  "and rotate the exposed credential"))
         if not name.startswith(_PREFIX) or name == SERVICE_IDS_KEY:
             continue
@@ -108,12 +109,13 @@ def _unknown_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigV
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             hint = f"did you mean {_PREFIX}{close[0]}?" if close else (
                 "declare the key in stacks/catalog.yaml, or remove it from the stack file")
-            found.append(Finding(location, name, "unknown-key",
-                                 "is not a key of the catalog", hint))
+            found.append(Finding(location=location, key=name, rule="unknown-key",
+                                 message="is not a key of the catalog", hint=hint))
         elif spec.derived:
-            found.append(Finding(location, name, "derived-key",
-                                 f"is derived from the {spec.derived} name and must not be set",
-                                 f"remove it: pulumi config rm --stack {stack} {name}"))
+            found.append(Finding(location=location, key=name, rule="derived-key",
+                                 message=f"is derived from the {spec.derived} name and must "
+                                 "not be set",
+                                 hint=f"remove it: pulumi config rm --stack {stack} {name}"))
     return found
 
 
@@ -125,27 +127,31 @@ def _key_findings(catalog: Catalog, stack: str, key: str, cv: ConfigValue | None
         if spec.default is not None:
             return []
         users = ", ".join(spec.services)
-        return [Finding(location, name, "missing-key", f"is required by {users} but not set",
-                        _set_cmd(stack, key, spec.secret))]
+        return [Finding(location=location, key=name, rule="missing-key",
+                        message=f"is required by {users} but not set",
+                        hint=_set_cmd(stack, key, spec.secret))]
     found = []
     if spec.secret and not cv.secret:
-        found.append(Finding(location, name, "plaintext-secret",
-                             "is a secret but stored in plaintext",
-                             f"{_set_cmd(stack, key, True)}, and rotate the exposed value"))
+        found.append(Finding(location=location, key=name, rule="plaintext-secret",
+                             message="is a secret but stored in plaintext",
+                             hint=f"{_set_cmd(stack, key, True)}, and rotate the exposed value"))
     elif cv.secret and not spec.secret:
-        found.append(Finding(location, name, "unexpected-secure",
-                             "is encrypted but the catalog declares it not secret, so plan "
-                             "shows only a fingerprint", "store it in plaintext, or mark it "
-                             "`secret: true` in stacks/catalog.yaml", Severity.WARNING))
+        found.append(Finding(location=location, key=name, rule="unexpected-secure",
+                             message="is encrypted but the catalog declares it not secret, so "
+                             "plan shows only a fingerprint", hint="store it in plaintext, or "
+                             "mark it `secret: true` in stacks/catalog.yaml",
+                             severity=Severity.WARNING))
     if cv.items is not None:
         if spec.rules.same_across_services:
-            found.append(Finding(location, name, "same-across-services",
-                                 "must have one value for all its services, not one per service",
-                                 f"give a single value: {_set_cmd(stack, key, spec.secret)}"))
+            found.append(Finding(location=location, key=name, rule="same-across-services",
+                                 message="must have one value for all its services, not one "
+                                 "per service",
+                                 hint=f"give a single value: {_set_cmd(stack, key, spec.secret)}"))
         elif set(cv.items) != set(spec.services):
-            found.append(Finding(location, name, "per-service-shape",
-                                 f"per-service values must name exactly: "
-                                 f"{', '.join(spec.services)}", "add or remove service entries"))
+            found.append(Finding(location=location, key=name, rule="per-service-shape",
+                                 message=f"per-service values must name exactly: "
+                                 f"{', '.join(spec.services)}",
+                                 hint="add or remove service entries"))
     return found
 
 
@@ -169,7 +175,8 @@ def _value_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigVal
             if problem:
                 rule, message = problem
                 hint = _RULE_HINTS.get(rule, _set_cmd(stack, key, spec.secret))
-                found.append(Finding(location, _PREFIX + key, rule, message, hint, service=owner))
+                found.append(Finding(location=location, key=_PREFIX + key, rule=rule,
+                                     message=message, hint=hint, service=owner))
             elif spec.type == "postgres_url":
                 found.extend(dbrules.url_findings(
                     value, location=location, key=_PREFIX + key, service=owner,
@@ -225,10 +232,10 @@ def _differ_findings(catalog: Catalog, a: str, b: str,
                 if key in resolved[a][svc] and key in resolved[b][svc]
                 and reveal(resolved[a][svc][key]) == reveal(resolved[b][svc][key])]
         if same:
-            found.append(Finding(locations[b], _PREFIX + key, "must-differ",
-                                 f"has the same value in {a} and {b} (services: "
+            found.append(Finding(location=locations[b], key=_PREFIX + key, rule="must-differ",
+                                 message=f"has the same value in {a} and {b} (services: "
                                  f"{', '.join(same)})",
-                                 f"give {b} its own value: {_set_cmd(b, key, spec.secret)}"))
+                                 hint=f"give {b} its own value: {_set_cmd(b, key, spec.secret)}"))
     return found
 
 
@@ -239,9 +246,9 @@ def _service_id_clashes(catalog: Catalog, a: str, b: str,
     if ids[0] is None or ids[1] is None or ids[0].items is None or ids[1].items is None:
         return []
     first, second = ids[0].items, ids[1].items
-    return [Finding(locations[b], SERVICE_IDS_KEY, "service-ids",
-                    f"{a} and {b} point service {svc} at the same Render service",
-                    "each stack needs its own services; correct the id", service=svc)
+    return [Finding(location=locations[b], key=SERVICE_IDS_KEY, rule="service-ids",
+                    message=f"{a} and {b} point service {svc} at the same Render service",
+                    hint="each stack needs its own services; correct the id", service=svc)
             for svc in catalog.services
             if svc in first and svc in second and reveal(first[svc]) == reveal(second[svc])]
 

@@ -31,9 +31,9 @@ def load_all(
     catalog = load_catalog(repo)
     present = [s for s in catalog.stacks if (repo / stack_file(s)).is_file()]
     missing = [
-        Finding(stack_file(s), None, "missing-stack-file",
-                f"stack {s} is declared in stacks/catalog.yaml but has no stack file",
-                f"create it: pulumi stack init {s} --secrets-provider passphrase")
+        Finding(location=stack_file(s), key=None, rule="missing-stack-file",
+                message=f"stack {s} is declared in stacks/catalog.yaml but has no stack file",
+                hint=f"create it: pulumi stack init {s} --secrets-provider passphrase")
         for s in catalog.stacks if s not in present
     ]
     # Each read is one pulumi process (~0.5 s); stacks are independent, so read them together.

@@ -40,11 +40,15 @@ lint: venv
 	@echo "==> import-linter (layers)"
 	@$(VENV)/bin/lint-imports --no-cache
 
-unit: setup
+# The fast lane while working: no engine, no PostgreSQL, no actionlint (see the markers
+# in pyproject.toml). `make test` runs everything and is what CI runs.
+unit: venv
+	@echo "==> pytest (fast lane)"
+	@$(VENV)/bin/pytest -q -m "not engine and not postgres and not actionlint"
+
+test: setup lint
 	@echo "==> pytest"
 	@$(VENV)/bin/pytest -q
-
-test: setup lint unit
 
 demo: setup
 	@$(VENV)/bin/envparity demo

@@ -12,6 +12,13 @@ settings.register_profile("envparity", deadline=None)
 settings.load_profile("envparity")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes the `pg` fixture needs a PostgreSQL server: mark it so."""
+    for item in items:
+        if "pg" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(autouse=True)
 def _fingerprint_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FINGERPRINT_KEY_ENV, "test-fingerprint-key")

@@ -26,6 +26,8 @@ from envparity.core.secret import reveal
 from envparity.stack import config as stackconfig
 from envparity.stack.config import ensure_local_stacks, read_stack_config
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 CANARY = "canary-5be1c0-must-never-print"
 DIRECT = "postgresql://postgres:fake-direct-pw@db.fakeproductionrefxyz.supabase.co:5432/postgres"
 

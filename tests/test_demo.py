@@ -12,6 +12,8 @@ from envparity.core.secret import Secret, reveal
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 
 def test_demo_finds_the_incident_fixes_it_and_shows_no_secret(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch

@@ -217,7 +217,7 @@ def test_a_hanging_service_times_out_and_the_others_still_report() -> None:
     # Only the slow service's paths hang, and far longer than the timeout; the timeout is
     # generous enough that the healthy services answer in time on a loaded machine.
     with emulated(_with_drift(stack)) as (emu, _client), client_for(
-        emu, timeout=2.5, max_attempts=2
+        emu, timeout=1.0, max_attempts=2
     ) as client:
         emu.faults.fail_paths = slow
         emu.faults.latency_seconds = 30.0

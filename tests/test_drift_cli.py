@@ -120,6 +120,7 @@ def test_missing_api_key_fails_fast(
     assert "RENDER_API_KEY is not set" in capsys.readouterr().err
 
 
+@pytest.mark.engine
 def test_real_stacks_incident_end_to_end(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -28,6 +28,8 @@ from envparity.stack.config import read_stack_config
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import pulumi_bin, pulumi_env, repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 CANARY = "sk-canary-e2e-5d1f0c9a7b"
 WRITES = {"PUT", "POST", "PATCH", "DELETE"}
 

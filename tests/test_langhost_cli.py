@@ -25,6 +25,8 @@ from envparity.stack.config import ConfigValue, read_stack_config
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import pulumi_bin, pulumi_env, repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 STACKS = ("staging", "production")
 WRITES = {"PUT", "POST", "PATCH", "DELETE"}
 DIRECT_HOST = "postgresql://postgres:pw@db.abcdefghijklmnopqrst.supabase.co:5432/postgres"

@@ -50,6 +50,7 @@ class CountingConnector(TcpConnector):
         super().connect(address, port, timeout)
 
 
+@pytest.mark.postgres
 def test_postgres_starts_on_another_port_when_its_port_was_taken() -> None:
     picked: list[int] = []
     with closed_port() as taken:
@@ -235,6 +236,7 @@ def test_cli_exit_codes_for_unreachable_and_unusable() -> None:
     assert "NOT_SET_ANYWHERE_X" in missing.stderr
 
 
+@pytest.mark.engine
 def test_stack_urls_come_decrypted_from_pulumi() -> None:
     from envparity.cli.database import _stack_targets
 

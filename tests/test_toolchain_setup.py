@@ -12,9 +12,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from provider_fixtures import PLUGIN_VERSION, require_toolchain
 
 from envparity.stack.toolchain import PULUMI_VERSION, pulumi_env, repo_root
+
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
 
 FAKE_PULUMI = f"""#!/bin/sh
 case "$1" in

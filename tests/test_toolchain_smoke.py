@@ -21,6 +21,8 @@ from pulumi import automation as auto
 from envparity.emulator import Emulator, running_emulator
 from envparity.stack.toolchain import pulumi_env, repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 PROJECT = "envparity-smoke"
 DECLARED = {"LOG_LEVEL": "info", "JWT_SECRET_KEY": CANARY}
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from envparity.stack.toolchain import repo_root
 
 LINTER = repo_root() / ".tools" / "bin" / "actionlint"
 
 
+@pytest.mark.actionlint
 def test_workflows_pass_actionlint() -> None:
     repo = repo_root()
     assert LINTER.exists(), "actionlint is missing: run `make setup`"
@@ -19,6 +22,7 @@ def test_workflows_pass_actionlint() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.actionlint
 def test_actionlint_catches_a_broken_workflow() -> None:
     done = subprocess.run(
         [str(LINTER), "-color=false", "-"],

@@ -6,8 +6,18 @@ Render internal, ...) lets the rules explain such a mistake before it ships. Pur
 
 The parser is stricter than most drivers on purpose: where libpq and Python's urllib read
 a malformed URL differently (a raw `@`, `/` or `%` in a password), it refuses the URL and
-says how to encode it, rather than guess. No error message or redacted form ever holds
-the password: messages are built from fixed text, never from fragments of the input.
+says how to encode it, rather than guess.
+
+`host` and `port` are where a driver connects, by libpq's rules: a `host=` or `port=`
+query parameter overrides the URL's own (libpq), while asyncpg uses the parameter only
+when the URL has none. So a parameter fills an empty host or port, repeats it, or the
+URL is refused because drivers would connect to different places. Refused as "cannot
+tell": several hosts (`h1,h2`, libpq tries each), a Unix socket, `hostaddr=` (libpq
+dials that address, asyncpg ignores it) and `service=` (an entry of a pg_service.conf
+envparity cannot read). `user=` and `dbname=` follow the same rule as `host=`.
+
+No error message or redacted form ever holds the password: messages are built from
+fixed text, never from fragments of the input.
 """
 
 from __future__ import annotations
@@ -17,9 +27,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import quote, unquote
 
+from envparity.core.credentials import SECRET_PARAM_RE
 from envparity.core.secret import MASK, Secret
 
 __all__ = [
@@ -42,8 +53,13 @@ _SCHEME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,39}")
 _DRIVER_RE: Final = re.compile(r"[a-z][a-z0-9_]*")
 _HOST_RE: Final = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-.]*[A-Za-z0-9_])?")
 _PERCENT_RE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# Query parameters whose value is as secret as the password itself.
-_SECRET_PARAM_RE: Final = re.compile(r"password|secret|token", re.IGNORECASE)
+_T = TypeVar("_T")
+_CANNOT_TELL: Final = {
+    "hostaddr": "hostaddr= makes libpq connect to that address while asyncpg ignores it; "
+    "put the host in the URL and drop hostaddr",
+    "service": "service= names an entry of a pg_service.conf that envparity cannot read; "
+    "write the host, port and database in the URL instead",
+}
 
 
 class DbUrlError(ValueError):
@@ -89,7 +105,7 @@ class PostgresUrl:
         port = "" if self.port is None else f":{self.port}"
         path = "" if self.database is None else "/" + _enc(self.database)
         query = "&".join(
-            f"{_enc(k)}={MASK if masked and _SECRET_PARAM_RE.search(k) else _enc(v)}"
+            f"{_enc(k)}={MASK if masked and SECRET_PARAM_RE.search(k) else _enc(v)}"
             for k, v in self.params.items()
         )
         return f"{scheme}://{auth}{host}{port}{path}{'?' + query if query else ''}"
@@ -145,19 +161,66 @@ def _split_host(hostport: str) -> tuple[str, int | None]:
         host, colon, port_text_raw = hostport.partition(":")
         port_text = port_text_raw if colon else None
         if "," in hostport:
-            raise DbUrlError("several hosts in one URL are not supported; give one host")
-        if not host:
-            raise DbUrlError("the URL has no host (postgresql://user:password@HOST:port/db)")
-        if not _HOST_RE.fullmatch(host) or ".." in host:
-            raise DbUrlError(
-                "the host is not a valid host name or IP address (ASCII letters, digits, "
-                "'-', '.'; IPv6 in brackets)"
-            )
-    if port_text is None:
-        return host, None
-    if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise DbUrlError(_SEVERAL_HOSTS)
+        if host and (not _HOST_RE.fullmatch(host) or ".." in host):
+            raise DbUrlError(_BAD_HOST)
+    return host, None if port_text is None else _port(port_text)
+
+
+_SEVERAL_HOSTS: Final = (
+    "several hosts in one URL are not supported (libpq would try each in turn); give one host"
+)
+_BAD_HOST: Final = (
+    "the host is not a valid host name or IP address (ASCII letters, digits, '-', '.'; "
+    "IPv6 in brackets)"
+)
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 65536:
         raise DbUrlError("the port is not a number from 1 to 65535")
-    return host, int(port_text)
+    return int(text)
+
+
+def _param_host(text: str) -> str:
+    """A `host=` value: a name or an unbracketed IP address, as libpq takes it."""
+    if "," in text:
+        raise DbUrlError(_SEVERAL_HOSTS)
+    if text.startswith(("/", "@")):
+        raise DbUrlError("host= names a Unix socket, which a service on Render cannot reach")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not _HOST_RE.fullmatch(text) or ".." in text:
+        raise DbUrlError(f"host= {_BAD_HOST.removeprefix('the host ')}")
+    return text
+
+
+def _override(in_url: _T | None, param: _T | None, name: str) -> _T | None:
+    """The value every driver uses when the URL and the query parameter `name` may give it."""
+    if param is None or in_url is None or in_url == param:
+        return in_url if param is None else param
+    raise DbUrlError(
+        f"{name}= and the URL give different values: libpq uses the {name}= parameter, "
+        f"asyncpg the URL's own; give it once"
+    )
+
+
+def _destination(
+    host: str, port: int | None, params: Mapping[str, str]
+) -> tuple[str, int | None]:
+    for name, why in _CANNOT_TELL.items():
+        if name in params:
+            raise DbUrlError(why)
+    param_host = _param_host(params["host"]) if "host" in params else None
+    param_port = _port(params["port"]) if "port" in params else None
+    # Host names compare without case (DNS does); the URL's spelling is kept.
+    same = param_host is not None and host.lower() == param_host.lower()
+    resolved = host if same else _override(host or None, param_host, "host")
+    if not resolved:
+        raise DbUrlError("the URL has no host (postgresql://user:password@HOST:port/db)")
+    return resolved, _override(port, param_port, "port")
 
 
 def _parse_params(query: str) -> dict[str, str]:
@@ -207,11 +270,13 @@ def parse(url: str) -> PostgresUrl:
         password = Secret(decoded_password) if decoded_password else None
     if not hostport.isascii():
         raise DbUrlError("the host must be ASCII; use the punycode form of the name")
-    host, port = _split_host(hostport)
     if path.count("/") > 1:
         raise DbUrlError(f"the database part has more than one '/'; {_ENCODE_HINT}")
     database = _decode(path[1:], "the database name") or None
     params = MappingProxyType(_parse_params(query))
+    host, port = _destination(*_split_host(hostport), params)
+    user = _override(user, params.get("user") or None, "user")
+    database = _override(database, params.get("dbname") or None, "dbname")
     return PostgresUrl(scheme, driver, user, password, host, port, database, params)
 
 
@@ -367,10 +432,11 @@ def _generic(host: str) -> Classification:
             return Classification(kind="generic", internal=True, facts=(fact,))
         return Classification(kind="generic",
                               facts=("a host envparity has no specific knowledge of",))
+    if address.version == 6 and not address.is_loopback:
+        # Private and link-local too: Render has no IPv6 network at all.
+        fact = "an IPv6 address: unreachable from hosts without IPv6 egress, such as Render"
+        return Classification(kind="generic", ipv6_only=True, facts=(fact,))
     if address.is_loopback or address.is_private or address.is_link_local:
         return Classification(kind="generic", internal=True,
                               facts=("a loopback or private address",))
-    if address.version == 6:
-        fact = "an IPv6 address: unreachable from hosts without IPv6 egress, such as Render"
-        return Classification(kind="generic", ipv6_only=True, facts=(fact,))
     return Classification(kind="generic", facts=("a public IPv4 address",))

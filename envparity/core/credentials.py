@@ -4,7 +4,8 @@ A value of any key may hold a URL with a password (`https://admin:pw@host`), a t
 the user name (`https://ghp_...@github.com`) or a token parameter (`?api_key=...`).
 `redacted` masks all of those and `has_credentials` says whether it had to; both read a
 raw `@`, `/` or `?` inside a password the way a careless writer meant it, so a malformed
-URL is masked too. Pure: no I/O.
+URL is masked too, at the price of masking a raw `@` in the path of a URL with a port.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ SECRET_PARAM_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _URL: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://(\S*)")
-# A `host:port` prefix, which is not a user name and password.
-_HOST_PORT: Final = re.compile(r"[^/?#@:]*:\d*(?=[/?#]|$)")
 # Schemes where a user name alone is usually a token (GitHub, GitLab, webhooks).
 _TOKEN_USER_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "git", "ftp"})
 _PARAM: Final = re.compile(r"([?&;])([^=&;#\s]+)=([^&;#\s]*)")
@@ -37,11 +36,11 @@ def _userinfo_end(rest: str) -> int:
     if not any(ch in head for ch in "/?#"):
         return at
     # A raw `/`, `?` or `#` in a password still reads as user info when a `user:` comes first
-    # (`https://admin:p/w@host`), but not a host and port (`https://host:8443/users/@me`).
+    # (`https://admin:p/w@host`). So does a host and port before a raw `@` in the path
+    # (`https://host:8443/@me`): a password `8443/` looks the same, and masking too much
+    # is the safe mistake (the fix is to write `@` as %40).
     first = min(i for i in (head.find(c) for c in "/?#") if i >= 0)
-    if ":" in head[:first] and not _HOST_PORT.match(head):
-        return at
-    return -1
+    return at if ":" in head[:first] else -1
 
 
 def _mask_url(match: re.Match[str]) -> str:

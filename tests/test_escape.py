@@ -57,9 +57,10 @@ def test_markdown_text_is_one_line_without_html_mentions_or_links(text: str) -> 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_markdown_text_breaks_each_hostile_form(text: str) -> None:
     out = markdown_text(text)
-    for bad in ("<img", "</details>", "<script", "@octocat", "](javascript", "<javascript",
-                "https://", "www.evil", "&lt;b", "&#64;team", "**bold**", "`code`", "\n", "\r"):
+    for bad in ("<img", "</details>", "<script", "@octocat", "<javascript", "https://",
+                "www.evil", "&lt;b", "&#64;team", "**bold**", "`code`", "\n", "\r"):
         assert bad not in out
+    assert "](" not in out.replace("\\]", "")
 
 
 def test_markdown_code_only_for_plain_words() -> None:
@@ -79,3 +80,12 @@ def test_json_document_is_faithful_and_holds_no_raw_control(data: object) -> Non
     out = json_document(data)
     assert json.loads(out) == data
     assert not any(unicodedata.category(ch) == "Cc" for ch in out.replace("\n", ""))
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("# head", "\\# head"), ("- item", "\\- item"), ("12. item", "12\\. item"),
+     ("a - b (c) #1", "a - b (c) #1"), ("drift: 7 findings", "drift: 7 findings")],
+)
+def test_markdown_text_escapes_block_markers_only_at_the_start(text: str, shown: str) -> None:
+    assert markdown_text(text) == shown

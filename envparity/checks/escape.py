@@ -30,9 +30,11 @@ _NAMED: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _UNSAFE_CATEGORIES: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 _ZWSP: Final = "&#8203;"
 _HTML: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
-# Backslash-escapable ASCII punctuation that means something in GitHub markdown.
-_MD_SPECIAL: Final = frozenset("\\`*_{}[]()#+-.!|~")
-_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+# ASCII punctuation that means something inline in GitHub markdown (`(` and `!` only
+# after or before `[`, which is escaped); block markers count only at the start.
+_MD_SPECIAL: Final = frozenset("\\`*_[]|~")
+_BLOCK_START: Final = re.compile(r"^(?:[#+\-=]|\d{1,9}(?=[.)]))")
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(?=\S)")
 _WWW: Final = re.compile(r"(www)\.", re.IGNORECASE)
 
 
@@ -69,7 +71,8 @@ def markdown_text(text: str) -> str:
             out.append("\\" + ch)
         else:
             out.append(ch)
-    return "".join(out)
+    return _BLOCK_START.sub(lambda m: "\\" + m[0] if not m[0].isdigit() else m[0] + "\\",
+                            "".join(out))
 
 
 def markdown_code(text: str) -> str:

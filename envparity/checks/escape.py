@@ -34,7 +34,12 @@ _HTML: Final = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#3
 # after or before `[`, which is escaped); block markers count only at the start.
 _MD_SPECIAL: Final = frozenset("\\`*_[]|~")
 _BLOCK_START: Final = re.compile(r"^(?:[#+\-=]|\d{1,9}(?=[.)]))")
-_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(?=\S)")
+# What GitHub turns into a link by itself (`scheme://`, `mailto:`, `www.`), and the
+# script schemes, for a renderer that links more than GitHub does.
+_SCHEME: Final = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*:(?=//)|\b(?:mailto|xmpp|javascript|vbscript|data):",
+    re.IGNORECASE,
+)
 _WWW: Final = re.compile(r"(www)\.", re.IGNORECASE)
 
 
@@ -58,7 +63,7 @@ def markdown_text(text: str) -> str:
     """`text` as inline markdown that renders literally: no HTML, mention, link or new line."""
     out: list[str] = []
     # NUL cannot survive terminal_text, so it marks where autolinks are broken.
-    marked = _SCHEME.sub(lambda m: m[1] + ":\x00", terminal_text(text))
+    marked = _SCHEME.sub(lambda m: m[0] + "\x00", terminal_text(text))
     marked = _WWW.sub(lambda m: m[1] + "\x00.", marked)
     for ch in marked:
         if ch == "\x00":

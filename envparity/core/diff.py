@@ -204,17 +204,18 @@ def _item(
 ) -> EnvDiffItem:
     # Secret-ness comes from the declaration; a live key nobody declared is treated as secret,
     # and so is any postgres URL (it may carry a password): its class and host say enough.
+    # A value that is or holds a secret of the stack is fingerprinted on its own side only:
+    # the declared value next to it still says what was meant.
     declared, live = values
-    present = [v for v in values if v is not None]
-    is_url = any(looks_like_postgres_url(v) for v in present)
-    secret = (declared is None or isinstance(declared, Secret) or is_url
-              or any(holds_secret(v, secrets) for v in present))
+    is_url = any(v is not None and looks_like_postgres_url(v) for v in values)
+    secret = declared is None or isinstance(declared, Secret) or is_url
+    hidden = [secret or (v is not None and holds_secret(v, secrets)) for v in values]
     return EnvDiffItem(
         key=key,
         kind=kind,
-        secret=secret,
-        declared=None if declared is None else shown_as(declared, secret=secret, fp_key=fp_key),
-        live=None if live is None else shown_as(live, secret=secret, fp_key=fp_key),
+        secret=any(hidden),
+        declared=None if declared is None else shown_as(declared, secret=hidden[0], fp_key=fp_key),
+        live=None if live is None else shown_as(live, secret=hidden[1], fp_key=fp_key),
         declared_url=url_side(declared) if is_url and declared is not None else None,
         live_url=url_side(live) if is_url and live is not None else None,
     )

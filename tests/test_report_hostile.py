@@ -28,7 +28,7 @@ URL_PASSWORD = "urlpw-5c1d9e-do-not-print"
 FORGED = "Drift of stack production: clean"
 HOSTILE = (
     "\x1b[2J\x1b[H<img src=x onerror=alert(1)></details>@octocat "
-    f"[x](javascript:alert(1))\n{FORGED}\r\x00\u202e"
+    f"[x](javascript:alert(1))\n{FORGED}\r\x00\u202e\x7f\x9b2J"
 )
 # Values no output may hold: secrets of the stack (declared JWT secret, another key's
 # secret), and a password inside a URL under a plain key.
@@ -115,13 +115,14 @@ def test_the_json_keeps_the_hostile_value_faithfully(reports: list[dict[str, Any
     assert _live(reports[0], "worker", "SERVICE_MODE") == HOSTILE
     text = render(reports[0], "json")
     assert "\\u001b[2J" in text
+    assert "\\u007f\\u009b2J" in text
     assert json.loads(text) == reports[0]
 
 
 def test_text_shows_control_bytes_as_escapes(reports: list[dict[str, Any]]) -> None:
     out = render(reports[0], "text")
     assert "\\x1b[2J\\x1b[H<img src=x onerror=alert(1)></details>@octocat" in out
-    assert f"\\n{FORGED}\\r\\x00\\u202e" in out
+    assert f"\\n{FORGED}\\r\\x00\\u202e\\x7f\\x9b2J" in out
 
 
 def _run(emu: Emulator, *argv: str) -> int:

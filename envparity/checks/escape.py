@@ -94,5 +94,5 @@ def markdown_code(text: str) -> str:
 
 def json_document(data: Any) -> str:
     """`data` as indented JSON; control characters (DEL and C1 too) only as `\\u` escapes."""
-    # ensure_ascii escapes C0 and everything past ASCII; DEL is the one ASCII control left.
-    return json.dumps(data, indent=2, ensure_ascii=True).replace("\x7f", "\\u007f") + "\n"
+    # ensure_ascii escapes everything outside printable ASCII, so no control byte is raw.
+    return json.dumps(data, indent=2, ensure_ascii=True) + "\n"

@@ -188,6 +188,22 @@ def test_secret_canary_never_reaches_check_or_plan_output(project: Path,
     assert "plaintext-secret" in outputs[2][1]
 
 
+@pytest.mark.parametrize("flag", ["--plaintext", "--secret"])
+def test_a_url_with_a_password_in_a_plain_key_is_refused_and_never_shown(
+    flag: str, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pulumi(project, "config", "set-all", "--stack", "production",
+           flag, f"envparity:WEBHOOK_BASE_URL=https://admin:{CANARY}@hooks.example.com/jobs")
+    outputs = [cli(capsys, command, "--stack", "production", "--format", fmt,
+                   "--repo", str(project))
+               for command in ("check", "plan") for fmt in ("text", "json")]
+    for _, out in outputs:
+        leaked = CANARY in out
+        assert not leaked, "a URL password leaked into check or plan output"
+    assert [code for code, _ in outputs] == [2, 2, 2, 2]
+    assert all("plaintext-credentials" in out for _, out in outputs)
+
+
 def test_wrong_passphrase_is_a_could_not_run_error(project: Path,
                                                    capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:

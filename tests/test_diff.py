@@ -167,3 +167,30 @@ def test_postgres_url_in_a_plain_key_is_still_fingerprinted() -> None:
     assert item.secret
     assert CANARY not in json.dumps(item.to_dict())
     assert item.to_dict()["live_class"] == "supabase-pooler-transaction"
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    ["doc-key-production", CANARY, "level doc-key-production", "sk-openai-production"],
+)
+def test_a_secret_pasted_into_a_plain_key_is_a_fingerprint(pasted: str) -> None:
+    svc = _worker()
+    (item,) = diff_env(svc, _live(svc) | {"LOG_LEVEL": Secret(pasted)}, fingerprint_key=FP_KEY,
+                       stack_secrets=frozenset({Secret(CANARY)}))
+    assert item.secret
+    assert item.live == fingerprint(Secret(pasted), key=FP_KEY)
+    assert item.declared == "INFO"
+
+
+def test_a_short_secret_is_matched_only_whole() -> None:
+    svc = _worker()
+    live = _live(svc) | {"LOG_LEVEL": Secret("DEBUG true")}
+    (item,) = diff_env(svc, live, fingerprint_key=FP_KEY, stack_secrets=frozenset({Secret("true")}))
+    assert item.live == "DEBUG true"
+
+
+def test_url_credentials_in_a_plain_value_are_masked() -> None:
+    svc = _worker()
+    live = _live(svc) | {"LOG_LEVEL": Secret("https://admin:pw-0d1e@logs.example.com/x")}
+    (item,) = diff_env(svc, live, fingerprint_key=FP_KEY)
+    assert item.live == "https://admin:***@logs.example.com/x"

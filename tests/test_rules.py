@@ -203,3 +203,23 @@ def test_no_secret_value_in_any_finding() -> None:
     for finding in found:
         assert canary not in finding.render()
         assert canary not in repr(finding.to_dict())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://admin:fake-pw-81c3@hooks.example.com/jobs",
+        "https://ghp_fakeTokenAsUser@hooks.example.com/jobs",
+        "https://hooks.example.com/jobs?api_key=fake-key-81c3",
+    ],
+)
+def test_a_plain_key_holding_credentials_is_refused(value: str) -> None:
+    found = findings("production", example_config("production", WEBHOOK_BASE_URL=value))
+    assert rules_of(found) == {("envparity:WEBHOOK_BASE_URL", "plaintext-credentials")}
+    assert "secret: true" in found[0].hint
+    assert not any(part in found[0].render() for part in ("fake-pw", "ghp_", "fake-key"))
+
+
+def test_a_url_without_credentials_stays_plain() -> None:
+    url = "https://hooks.example.com/users/me?user=a@b.example.com"
+    assert findings("production", example_config("production", WEBHOOK_BASE_URL=url)) == []

@@ -166,3 +166,14 @@ def test_allowed_range_and_per_stack_rules() -> None:
     problem = value_problem(gated, "true", stack="production")
     assert problem is not None
     assert problem[0] == "not-allowed"
+
+
+def test_a_default_holding_credentials_needs_a_secret_key(tmp_path: Path) -> None:
+    def edit(raw: dict[str, dict[str, dict[str, object]]]) -> None:
+        raw["keys"]["LLAMAPARSE_BASE_URL"]["default"] = "https://admin:hunter22@api.example.com"
+
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_broken(tmp_path, edit))
+    (finding,) = [f for f in caught.value.findings if f.key == "LLAMAPARSE_BASE_URL"]
+    assert "holds a credential" in finding.message
+    assert "hunter22" not in finding.render()

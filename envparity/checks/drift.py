@@ -12,7 +12,7 @@ from typing import Any
 
 from envparity.checks.common import MAX_WORKERS, CheckResult, EnvReader, read_live_env
 from envparity.core.desired import DesiredStack
-from envparity.core.diff import EnvDiffItem, diff_env
+from envparity.core.diff import EnvDiffItem, diff_env, secret_values
 from envparity.core.errors import ReadError
 
 __all__ = [
@@ -75,11 +75,17 @@ def check_drift(
 ) -> DriftReport:
     """Read every service of the stack and diff it against its declaration."""
     live = read_live_env(client, desired.services, max_workers=max_workers)
+    secrets = secret_values(
+        (svc, {} if isinstance(env, ReadError) else env)
+        for svc, env in zip(desired.services, live, strict=True)
+    )
     results: list[ServiceDrift] = []
     for svc, observed in zip(desired.services, live, strict=True):
         if isinstance(observed, ReadError):
             results.append(ServiceDrift(svc.name, svc.service_id, error=observed))
         else:
-            items = diff_env(svc, observed, fingerprint_key=fingerprint_key)
+            items = diff_env(
+                svc, observed, fingerprint_key=fingerprint_key, stack_secrets=secrets
+            )
             results.append(ServiceDrift(svc.name, svc.service_id, items=items))
     return DriftReport(stack=desired.stack, services=tuple(results))

@@ -16,7 +16,14 @@ from typing import Any
 from envparity.checks.common import MAX_WORKERS, CheckResult, EnvReader, read_live_env
 from envparity.core.dbrules import database_identity
 from envparity.core.desired import DesiredService, DesiredStack
-from envparity.core.diff import UrlSide, looks_like_postgres_url, shown_as, url_side
+from envparity.core.diff import (
+    UrlSide,
+    holds_secret,
+    looks_like_postgres_url,
+    secret_values,
+    shown_as,
+    url_side,
+)
 from envparity.core.errors import ReadError
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.spec import Catalog
@@ -105,16 +112,24 @@ def _view(side: SideEnv, key: str, *, secret: bool, fp_key: bytes) -> SideView:
 
 
 def compare_service(
-    left: SideEnv, right: SideEnv, *, stack_specific: frozenset[str], fingerprint_key: bytes
+    left: SideEnv,
+    right: SideEnv,
+    *,
+    stack_specific: frozenset[str],
+    fingerprint_key: bytes,
+    stack_secrets: frozenset[Secret] = frozenset(),
 ) -> tuple[ParityItem, ...]:
-    """Every way two stacks' env of one service differ in shape, or agree where they must not."""
+    """Every way two stacks' env of one service differ in shape, or agree where they must not.
+
+    A value that is or holds one of `stack_secrets` is fingerprinted even under a plain key.
+    """
     items: list[ParityItem] = []
     ignored = left.ignored | right.ignored
     for key in sorted((left.env.keys() | right.env.keys()) - ignored):
         values = [v for v in (left.env.get(key), right.env.get(key)) if v is not None]
         # Postgres URLs may carry a password: fingerprint them even if declared plain.
         secret = key in left.secret or key in right.secret or any(
-            looks_like_postgres_url(v) for v in values
+            looks_like_postgres_url(v) or holds_secret(v, stack_secrets) for v in values
         )
         views = {
             side.stack: _view(side, key, secret=secret, fp_key=fingerprint_key)
@@ -231,6 +246,13 @@ def _report(
     stack_specific: frozenset[str],
     fingerprint_key: bytes,
 ) -> ParityReport:
+    secrets = secret_values(
+        (svc, env)
+        for st in (a, b)
+        for svc in st.services
+        for env in [envs[(st.stack, svc.name)]]
+        if not isinstance(env, ReadError)
+    )
     services: list[ServiceParity] = []
     for name in _names(a, b):
         sa, sb = _find(a, name), _find(b, name)
@@ -250,6 +272,7 @@ def _report(
             _side(b.stack, sb, eb),
             stack_specific=stack_specific,
             fingerprint_key=fingerprint_key,
+            stack_secrets=secrets,
         )
         services.append(ServiceParity(name, ids, items))
     return ParityReport((a.stack, b.stack), live, tuple(services))

@@ -4,15 +4,17 @@ for a PR comment or `$GITHUB_STEP_SUMMARY`.
 Every format is built from the report's `to_dict()`, whose values are already in the form
 that may be shown (plain text for non-secret keys, fingerprints otherwise), so no format
 can print more than the JSON does. Text and markdown share one layout (`Doc`): a verdict,
-a summary table, then a table per service.
+a summary table, then a table per service. Every string is escaped for its format on the
+way out (`envparity.checks.escape`): live values are written by whoever can edit Render.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from envparity.checks.escape import json_document, markdown_code, markdown_text, terminal_text
 
 __all__ = ["FORMATS", "Doc", "Table", "build_doc", "render"]
 
@@ -41,7 +43,7 @@ class Doc:
 def render(data: Mapping[str, Any], fmt: str) -> str:
     """`data` is a report's `to_dict()`; `fmt` one of FORMATS."""
     if fmt == "json":
-        return json.dumps(data, indent=2) + "\n"
+        return json_document(data)
     doc = build_doc(data)
     if fmt == "text":
         return _text(doc)
@@ -215,9 +217,19 @@ def build_doc(data: Mapping[str, Any]) -> Doc:
     return _BUILDERS[data["command"]](data)
 
 
+def _escaped(table: Table, escape: Callable[[str], str]) -> Table:
+    return Table(
+        escape(table.title),
+        tuple(escape(h) for h in table.headers),
+        tuple(tuple(escape(c) for c in row) for row in table.rows),
+        empty=table.empty,
+        records=table.records,
+    )
+
+
 def _text(doc: Doc) -> str:
-    lines = [f"{doc.title}: {doc.verdict}"]
-    for table in doc.tables:
+    lines = [f"{terminal_text(doc.title)}: {terminal_text(doc.verdict)}"]
+    for table in (_escaped(t, terminal_text) for t in doc.tables):
         lines += ["", f"{table.title}:"]
         if not table.rows:
             lines.append(f"  {table.empty}")
@@ -245,17 +257,11 @@ def _records(table: Table) -> list[str]:
     return lines
 
 
-def _cell(text: str) -> str:
-    """One-word cells (keys, ids, fingerprints, plain values) read best as code."""
-    flat = " ".join(text.split()).replace("|", "\\|")
-    return f"`{flat}`" if flat and " " not in flat and "`" not in flat else flat
-
-
 def _markdown(doc: Doc) -> str:
     icon = "✅" if doc.verdict == "clean" else "⚠️" if doc.verdict.startswith("could") else "❌"
-    out = [f"## {doc.title}", "", f"{icon} **{doc.verdict}**"]
+    out = [f"## {markdown_text(doc.title)}", "", f"{icon} **{markdown_text(doc.verdict)}**"]
     for table in doc.tables:
-        out += ["", f"### {table.title}", ""]
+        out += ["", f"### {markdown_text(table.title)}", ""]
         if not table.rows:
             out.append(f"_{table.empty}_")
             continue
@@ -266,5 +272,6 @@ def _markdown(doc: Doc) -> str:
 
 
 def _md_row(cells: Sequence[str], *, code: bool) -> str:
-    shown = [_cell(c) if code else c.replace("|", "\\|") for c in cells]
+    """Body cells as code where they are one word (keys, ids, fingerprints), else text."""
+    shown = [markdown_code(c) if code else markdown_text(c) for c in cells]
     return "| " + " | ".join(shown) + " |"

@@ -114,6 +114,16 @@ def _shape_issues(url: PostgresUrl, cls: Classification, region: str | None) -> 
                 f"port 5432 for session mode){where}",
             )
         )
+    if cls.kind == "generic" and cls.ipv6_only:
+        issues.append(
+            _Issue(
+                "db-url-ipv6",
+                f"{shown} connects to an IPv6 address; Render has no IPv6 egress, so the "
+                "service fails with [Errno 101] Network is unreachable",
+                "use a host name or IPv4 address the database serves over IPv4 (Supabase: the "
+                "Supavisor pooler)",
+            )
+        )
     if cls.kind.startswith("supabase-pooler") and cls.project_ref is None:
         issues.append(
             _Issue(

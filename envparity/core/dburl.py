@@ -6,8 +6,11 @@ Render internal, ...) lets the rules explain such a mistake before it ships. Pur
 
 The parser is stricter than most drivers on purpose: where libpq and Python's urllib read
 a malformed URL differently (a raw `@`, `/` or `%` in a password), it refuses the URL and
-says how to encode it, rather than guess. No error message or redacted form ever holds
-the password: messages are built from fixed text, never from fragments of the input.
+says how to encode it, rather than guess. `host` and `port` are where drivers connect,
+by libpq's rules (`envparity.core.dbhost`).
+
+No error message or redacted form ever holds the password: messages are built from
+fixed text, never from fragments of the input.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from types import MappingProxyType
 from typing import Final
 from urllib.parse import quote, unquote
 
+from envparity.core.credentials import SECRET_PARAM_RE
+from envparity.core.dbhost import HOST_RE, DbUrlError, destination, override, split_host
 from envparity.core.secret import MASK, Secret
 
 __all__ = [
@@ -40,14 +45,7 @@ _ENCODE_HINT: Final = (
 )
 _SCHEME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,39}")
 _DRIVER_RE: Final = re.compile(r"[a-z][a-z0-9_]*")
-_HOST_RE: Final = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_\-.]*[A-Za-z0-9_])?")
 _PERCENT_RE: Final = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# Query parameters whose value is as secret as the password itself.
-_SECRET_PARAM_RE: Final = re.compile(r"password|secret|token", re.IGNORECASE)
-
-
-class DbUrlError(ValueError):
-    """A database URL that cannot be used; the message never holds the password."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ class PostgresUrl:
         port = "" if self.port is None else f":{self.port}"
         path = "" if self.database is None else "/" + _enc(self.database)
         query = "&".join(
-            f"{_enc(k)}={MASK if masked and _SECRET_PARAM_RE.search(k) else _enc(v)}"
+            f"{_enc(k)}={MASK if masked and SECRET_PARAM_RE.search(k) else _enc(v)}"
             for k, v in self.params.items()
         )
         return f"{scheme}://{auth}{host}{port}{path}{'?' + query if query else ''}"
@@ -125,39 +123,6 @@ def _split_scheme(url: str) -> tuple[str, str | None, str]:
     if plus and not _DRIVER_RE.fullmatch(driver):
         raise DbUrlError("the driver suffix after '+' is malformed (e.g. postgresql+asyncpg://)")
     return base, (driver if plus else None), rest
-
-
-def _split_host(hostport: str) -> tuple[str, int | None]:
-    if hostport.startswith("["):
-        literal, bracket, after = hostport[1:].partition("]")
-        if not bracket:
-            raise DbUrlError("an IPv6 address opened with '[' is not closed with ']'")
-        try:
-            host = str(ipaddress.IPv6Address(literal))
-        except ValueError:
-            raise DbUrlError("the bracketed host is not a valid IPv6 address") from None
-        if after and not after.startswith(":"):
-            raise DbUrlError("unexpected text after the bracketed IPv6 address")
-        port_text = after[1:] if after else None
-    else:
-        if hostport.count(":") > 1:
-            raise DbUrlError("an IPv6 address must be written in brackets, e.g. [2001:db8::1]")
-        host, colon, port_text_raw = hostport.partition(":")
-        port_text = port_text_raw if colon else None
-        if "," in hostport:
-            raise DbUrlError("several hosts in one URL are not supported; give one host")
-        if not host:
-            raise DbUrlError("the URL has no host (postgresql://user:password@HOST:port/db)")
-        if not _HOST_RE.fullmatch(host) or ".." in host:
-            raise DbUrlError(
-                "the host is not a valid host name or IP address (ASCII letters, digits, "
-                "'-', '.'; IPv6 in brackets)"
-            )
-    if port_text is None:
-        return host, None
-    if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise DbUrlError("the port is not a number from 1 to 65535")
-    return host, int(port_text)
 
 
 def _parse_params(query: str) -> dict[str, str]:
@@ -207,11 +172,13 @@ def parse(url: str) -> PostgresUrl:
         password = Secret(decoded_password) if decoded_password else None
     if not hostport.isascii():
         raise DbUrlError("the host must be ASCII; use the punycode form of the name")
-    host, port = _split_host(hostport)
     if path.count("/") > 1:
         raise DbUrlError(f"the database part has more than one '/'; {_ENCODE_HINT}")
     database = _decode(path[1:], "the database name") or None
     params = MappingProxyType(_parse_params(query))
+    host, port = destination(*split_host(hostport), params)
+    user = override(user, params.get("user") or None, "user")
+    database = override(database, params.get("dbname") or None, "dbname")
     return PostgresUrl(scheme, driver, user, password, host, port, database, params)
 
 
@@ -225,7 +192,7 @@ def redact(url: str) -> str:
     head, sep, rest = url.partition("://") if isinstance(url, str) else ("", "", "")
     scheme = head.lower() if sep and _SCHEME_RE.fullmatch(head) else ""
     host = re.split(r"[/:?#\s]", rest.rpartition("@")[2], maxsplit=1)[0] if "@" in rest else ""
-    shown_host = host if host and _HOST_RE.fullmatch(host) else "…"
+    shown_host = host if host and HOST_RE.fullmatch(host) else "…"
     prefix = f"{scheme}://" if scheme else ""
     return f"{prefix}{MASK}@{shown_host} (unparseable)"
 
@@ -367,10 +334,11 @@ def _generic(host: str) -> Classification:
             return Classification(kind="generic", internal=True, facts=(fact,))
         return Classification(kind="generic",
                               facts=("a host envparity has no specific knowledge of",))
+    if address.version == 6 and not address.is_loopback:
+        # Private and link-local too: Render has no IPv6 network at all.
+        fact = "an IPv6 address: unreachable from hosts without IPv6 egress, such as Render"
+        return Classification(kind="generic", ipv6_only=True, facts=(fact,))
     if address.is_loopback or address.is_private or address.is_link_local:
         return Classification(kind="generic", internal=True,
                               facts=("a loopback or private address",))
-    if address.version == 6:
-        fact = "an IPv6 address: unreachable from hosts without IPv6 egress, such as Render"
-        return Classification(kind="generic", ipv6_only=True, facts=(fact,))
     return Classification(kind="generic", facts=("a public IPv4 address",))

@@ -5,6 +5,11 @@ a plaintext value; callers get plain immutable records whose value fields are al
 the form a report may print (`envparity.core.secret.shown`: plain text for keys the catalog
 calls non-secret, a keyed fingerprint for secret ones and for every undeclared live key).
 
+A value is shown in plain text only when it is safe to: the catalog calls the key
+non-secret, the value is not (and does not contain) a secret of the stack, and URL
+credentials in it are masked (`envparity.core.credentials`). Anything else gets a
+fingerprint: a secret pasted into the wrong key on Render must not reach a report.
+
 Scope is the declaration: a key on Render that the stack does not declare is `unmanaged`
 unless the service preserves it; a retired key that is gone from Render is the goal, not
 drift, while a retired key still set there is `retired-present` (the removal did not
@@ -14,13 +19,14 @@ happen yet or was undone).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from deepdiff import DeepDiff
 
+from envparity.core.credentials import redacted
 from envparity.core.dburl import DbUrlError, classify, parse
 from envparity.core.desired import DesiredService
 from envparity.core.secret import EnvValue, Secret, keyed_digest, reveal, shown
@@ -30,13 +36,18 @@ __all__ = [
     "EnvDiffItem",
     "UrlSide",
     "diff_env",
+    "holds_secret",
     "looks_like_postgres_url",
+    "secret_values",
     "shown_as",
     "url_side",
 ]
 
 _POSTGRES_SCHEME = re.compile(r"^\s*postgres(?:ql)?(?:\+[a-z0-9_]+)?://", re.IGNORECASE)
 UNPARSEABLE = "unparseable"
+# Secrets at least this long are also found inside a longer value; shorter ones (`true`,
+# a port) only by equality, or every value holding them would become a fingerprint.
+_CONTAINED_MIN = 8
 
 
 class DiffKind(StrEnum):
@@ -115,6 +126,28 @@ def url_side(value: EnvValue) -> UrlSide:
     return UrlSide(kind=classify(url).kind, host=host)
 
 
+def secret_values(
+    envs: Iterable[tuple[DesiredService, Mapping[str, EnvValue]]],
+) -> frozenset[Secret]:
+    """Every value held as a secret: declared secrets, and what Render has under their keys."""
+    found: set[Secret] = set()
+    for svc, live in envs:
+        for key, declared in svc.env.items():
+            if isinstance(declared, Secret):
+                found.add(declared)
+                if key in live:
+                    found.add(Secret(reveal(live[key])))
+    return frozenset(found)
+
+
+def holds_secret(value: EnvValue, secrets: frozenset[Secret]) -> bool:
+    """Whether `value` is, or contains, one of `secrets`."""
+    text = reveal(value)
+    if Secret(text) in secrets:
+        return True
+    return any(len(s.reveal()) >= _CONTAINED_MIN and s.reveal() in text for s in secrets)
+
+
 def _digests(env: Mapping[str, EnvValue], key: bytes) -> dict[str, str]:
     return {
         k: keyed_digest(v, key=key) for k, v in env.items()
@@ -122,9 +155,17 @@ def _digests(env: Mapping[str, EnvValue], key: bytes) -> dict[str, str]:
 
 
 def diff_env(
-    desired: DesiredService, observed: Mapping[str, Secret], *, fingerprint_key: bytes
+    desired: DesiredService,
+    observed: Mapping[str, Secret],
+    *,
+    fingerprint_key: bytes,
+    stack_secrets: frozenset[Secret] = frozenset(),
 ) -> tuple[EnvDiffItem, ...]:
-    """Every way `observed` (live, from Render) departs from `desired`, sorted by key."""
+    """Every way `observed` (live, from Render) departs from `desired`, sorted by key.
+
+    `stack_secrets` are the secrets of the whole stack; the service's own are always added.
+    """
+    secrets = stack_secrets | secret_values([(desired, observed)])
     # threshold 0: always key by key, never "the whole mapping changed" when few keys match.
     tree = DeepDiff(
         _digests(desired.env, fingerprint_key),
@@ -147,7 +188,7 @@ def diff_env(
     keys[DiffKind.RETIRED_PRESENT] = [k for k in live_only if k in desired.retired]
 
     items = [
-        _item(key, kind, desired.env.get(key), observed.get(key), fingerprint_key)
+        _item(key, kind, (desired.env.get(key), observed.get(key)), fingerprint_key, secrets)
         for kind, names in keys.items()
         for key in names
     ]
@@ -157,26 +198,30 @@ def diff_env(
 def _item(
     key: str,
     kind: DiffKind,
-    declared: EnvValue | None,
-    live: Secret | None,
+    values: tuple[EnvValue | None, Secret | None],
     fp_key: bytes,
+    secrets: frozenset[Secret],
 ) -> EnvDiffItem:
     # Secret-ness comes from the declaration; a live key nobody declared is treated as secret,
     # and so is any postgres URL (it may carry a password): its class and host say enough.
-    is_url = any(v is not None and looks_like_postgres_url(v) for v in (declared, live))
+    # A value that is or holds a secret of the stack is fingerprinted on its own side only:
+    # the declared value next to it still says what was meant.
+    declared, live = values
+    is_url = any(v is not None and looks_like_postgres_url(v) for v in values)
     secret = declared is None or isinstance(declared, Secret) or is_url
+    hidden = [secret or (v is not None and holds_secret(v, secrets)) for v in values]
     return EnvDiffItem(
         key=key,
         kind=kind,
-        secret=secret,
-        declared=None if declared is None else shown_as(declared, secret=secret, fp_key=fp_key),
-        live=None if live is None else shown_as(live, secret=secret, fp_key=fp_key),
+        secret=any(hidden),
+        declared=None if declared is None else shown_as(declared, secret=hidden[0], fp_key=fp_key),
+        live=None if live is None else shown_as(live, secret=hidden[1], fp_key=fp_key),
         declared_url=url_side(declared) if is_url and declared is not None else None,
         live_url=url_side(live) if is_url and live is not None else None,
     )
 
 
 def shown_as(value: EnvValue, *, secret: bool, fp_key: bytes) -> str:
-    """`shown` with secret-ness decided by the declaration, not by how the value travels
-    (everything read from Render arrives as a `Secret`)."""
-    return shown(Secret(reveal(value)) if secret else reveal(value), key=fp_key)
+    """`shown` with secret-ness decided by the caller, not by how the value travels
+    (everything read from Render arrives as a `Secret`); URL credentials masked."""
+    return shown(Secret(reveal(value)) if secret else redacted(reveal(value)), key=fp_key)

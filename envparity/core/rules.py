@@ -28,6 +28,8 @@ _RULE_HINTS: Final = {
     "whitespace": "remove the surrounding spaces or newlines",
     "not-allowed": "use one of the allowed values listed in the message",
     "out-of-range": "choose a value inside the range",
+    "plaintext-credentials": "mark the key `secret: true` in stacks/catalog.yaml, store the "
+    "value with pulumi config set --secret, and rotate the exposed credential",
 }
 
 

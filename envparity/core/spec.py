@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from envparity.core.credentials import has_credentials
 from envparity.core.errors import CatalogError
 from envparity.core.findings import Finding
 
@@ -114,6 +115,12 @@ def value_problem(spec: KeySpec, text: str, *, stack: str | None = None) -> tupl
         return "empty-value", "is empty (Render does not keep empty values)"
     if text != text.strip():
         return "whitespace", "has leading or trailing whitespace"
+    if not spec.secret and has_credentials(text):
+        # `plan`, drift and PR previews print non-secret values; a password must not be one.
+        return "plaintext-credentials", (
+            "holds a credential (a URL with a password, a token as user name or a token "
+            "parameter), but the catalog declares the key not secret"
+        )
     problem = type_problem(spec, text)
     if problem:
         return "bad-type", problem

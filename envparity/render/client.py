@@ -274,7 +274,8 @@ class RenderClient:
         page_limit: int | None = None,
         stop_at: int | None = None,
     ) -> list[T]:
-        """Follow cursors until an empty page or a page shorter than the limit."""
+        """Follow cursors until Render says there is no more: an empty page, or one shorter
+        than the limit. A full page without a cursor is an error, never taken as the end."""
         limit = page_limit or self._page_limit
         query = {**(params or {}), "limit": str(limit)}
         found: list[T] = []
@@ -286,8 +287,15 @@ class RenderClient:
             found.extend(items)
             if stop_at is not None and len(found) >= stop_at:
                 return found[:stop_at]
-            if size < limit or not cursor:
+            if size < limit:
                 return found
+            if not cursor:
+                # Stopping here would be a silent partial read: more may follow this page.
+                raise RenderApiError(
+                    method="GET", path=path, status=200,
+                    render_message="a full page came without a cursor to the next one",
+                    request_id=None, hint="run again; if it persists, Render's paging changed",
+                )
             if cursor in seen:
                 # Stopping here would be a silent partial read; drift must not call that clean.
                 raise RenderApiError(

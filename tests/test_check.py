@@ -263,12 +263,27 @@ def test_setup_entry_point_creates_the_stacks_once(tmp_path: Path,
     assert not (tmp_path / "elsewhere").exists()
 
 
-def test_catalog_mistakes_are_findings_of_check(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_catalog_mistakes_are_listed_by_check_which_could_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = copy_project(None, tmp_path / "badcatalog")
     catalog = repo / "stacks" / "catalog.yaml"
     catalog.write_text(catalog.read_text().replace("type: int", "type: integer", 1))
     code, out = cli(capsys, "check", "--all", "--format", "json", "--repo", str(repo))
-    assert code == 2
+    # Exit 1 as in every other command: with a broken catalog no stack can be judged.
+    assert code == 1
     assert {(f["location"], f["key"], f["rule"]) for f in json.loads(out)["findings"]} == {
         ("stacks/catalog.yaml", "UVICORN_WORKERS", "catalog-schema")}
+
+
+@pytest.mark.parametrize("command", [("check", "--stack", "staging"), ("plan", "--stack",
+                                                                        "staging")])
+def test_a_broken_catalog_exits_1_in_check_and_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    repo = copy_project(None, tmp_path / "badcatalog")
+    catalog = repo / "stacks" / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("description:", "description: 2024-01-01 #", 1))
+    code, out = cli(capsys, *command, "--repo", str(repo))
+    assert code == 1
+    assert "a date; quote it" in out

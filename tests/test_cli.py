@@ -22,3 +22,21 @@ def test_help_exits_0() -> None:
     with pytest.raises(SystemExit) as stopped:
         main(["--help"])
     assert stopped.value.code == 0
+
+
+@pytest.mark.parametrize(("argv", "meant"), [
+    (["chek"], "check"), (["emultor"], "emulator"), (["prefligt"], "preflight"),
+    (["check", "--stack", "staging", "--format", "jsn"], "json"),
+])
+def test_a_typo_gets_a_suggestion(argv: list[str], meant: str,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 1
+    assert f"did you mean '{meant}'?" in capsys.readouterr().err
+
+
+def test_nothing_close_gets_no_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["zzz"])
+    assert "did you mean" not in capsys.readouterr().err

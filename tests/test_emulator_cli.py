@@ -90,3 +90,61 @@ def test_bad_inputs_exit_1_with_a_hint(tmp_path: Path, capsys: pytest.CaptureFix
     assert "seed services[0].type" in err
     assert "--port 70000 is out of range" in err
     assert err.count("fix:") == 3
+
+
+def test_fault_options_reach_the_running_emulator() -> None:
+    with _serve("--error-next", "1", "--error-status", "502", "--fail-paths", "^/v1/users$",
+                "--rate-limit-after", "2", "--rate-limit-count", "1", "--retry-after", "7") as (
+            proc, lines):
+        url = lines[0].split("=", 1)[1]
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {API_KEY}"}) as api:
+            assert api.get("/services").status_code == 200  # not a path the faults match
+            assert api.get("/users").status_code == 502
+            assert api.get("/users").status_code == 200
+            storm = api.get("/users")
+            assert (storm.status_code, storm.headers["Retry-After"]) == (429, "7")
+            assert api.get("/users").status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert "faults: " in err
+    assert "error_status=502" in err
+
+
+def test_every_fault_option_sets_its_fault() -> None:
+    from envparity.cli.emulator import faults_from_args
+    from envparity.cli.main import build_parser
+    from envparity.emulator import Faults
+
+    args = build_parser().parse_args([
+        "emulator", "--latency", "0.5", "--rate-limit-after", "0", "--rate-limit-count", "3",
+        "--retry-after", "2", "--error-next", "4", "--error-rate", "0.25", "--error-status",
+        "500", "--drop-next", "1", "--drop-rate", "0.1", "--fail-paths", "/env-vars",
+        "--queue-deploys", "--enforce-rate-limits", "--fault-seed", "9"])
+    assert faults_from_args(args) == Faults(
+        latency_seconds=0.5, rate_limit_after=0, rate_limit_count=3, retry_after_seconds=2,
+        error_next=4, error_rate=0.25, error_status=500, drop_next=1, drop_connections=0.1,
+        fail_paths="/env-vars", queue_deploys=True, enforce_rate_limits=True, random_seed=9)
+    calm = build_parser().parse_args(["emulator"])
+    assert faults_from_args(calm) == Faults()
+
+
+def test_bad_fault_options_are_all_named_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["emulator", "--latency", "-1", "--error-rate", "2", "--error-status", "404",
+                 "--drop-next", "-3", "--fail-paths", "(unclosed"])
+    err = capsys.readouterr().err
+    assert code == 1
+    for part in ("--latency -1", "--error-rate 2", "--error-status 404", "--drop-next -3",
+                 "--fail-paths"):
+        assert part in err
+    assert "fix: see `envparity emulator --help`" in err
+
+
+def test_help_explains_every_fault_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["emulator", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--latency", "--rate-limit-after", "--rate-limit-count", "--retry-after",
+                   "--error-next", "--error-rate", "--error-status", "--drop-next",
+                   "--drop-rate", "--fail-paths", "--queue-deploys", "--enforce-rate-limits",
+                   "--fault-seed"):
+        assert option in out

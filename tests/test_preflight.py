@@ -12,12 +12,14 @@ import pytest
 from pg import PgServer, closed_port, free_port, running_postgres
 
 from envparity.checks.preflight import (
+    PreflightVerdict,
     Resolution,
     SystemResolver,
     TcpConnector,
     probe,
     run_preflight,
 )
+from envparity.core.findings import ExitCode
 from envparity.core.secret import Secret
 
 REF = "abcdefghijklmnopqrst"
@@ -246,3 +248,34 @@ def test_stack_urls_come_decrypted_from_pulumi() -> None:
     worker = targets["worker:DATABASE_URL"]
     assert isinstance(worker, Secret)
     assert "fakeproductionrefxyz" in worker.reveal()
+
+
+_FLAKY_DNS = Resolution(error="DNS lookup failed temporarily (no answer from resolver)",
+                        temporary=True)
+
+
+def test_a_temporary_dns_failure_is_undetermined_not_unreachable() -> None:
+    result = probe("postgresql://u:p@db.example.com/app",
+                   resolver=Dns({"db.example.com": _FLAKY_DNS}))
+    assert (result.status, result.determined) == ("undetermined", False)
+    assert "could not tell" in result.diagnosis
+    assert result.tcp == "not tried"
+
+
+def test_could_not_tell_exits_1_even_next_to_a_finding() -> None:
+    dns = Dns({"db.example.com": _FLAKY_DNS, "v6.example.com": Resolution(ipv6=("2001:db8::1",))})
+    results = run_preflight({"a": "postgresql://u:p@db.example.com/app",
+                             "b": "postgresql://u:p@v6.example.com/app"}, resolver=dns)
+    assert PreflightVerdict(tuple(results)).exit_code is ExitCode.FAILED
+
+
+def test_an_unresolvable_render_internal_host_is_the_one_exception() -> None:
+    for dns in (Dns({}), Dns({"dpg-d0abc123-a": _FLAKY_DNS})):
+        results = run_preflight({"a": "postgresql://u:p@dpg-d0abc123-a/app"}, resolver=dns)
+        assert [r.status for r in results] == ["not-checked"]
+        assert PreflightVerdict(tuple(results)).exit_code is ExitCode.CLEAN
+
+
+def test_nxdomain_is_a_finding_exit_2() -> None:
+    results = run_preflight({"a": "postgresql://u:p@typo.example.com/app"}, resolver=Dns({}))
+    assert PreflightVerdict(tuple(results)).exit_code is ExitCode.FINDINGS

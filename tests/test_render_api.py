@@ -69,6 +69,18 @@ def test_cursor_repeating_is_an_error_not_a_silent_partial_read() -> None:
     assert "cursor came back twice" in str(err.value)
 
 
+@pytest.mark.parametrize("last", [{}, {"cursor": ""}, {"cursor": None}])
+def test_full_page_without_a_cursor_is_an_error_not_the_end(last: dict[str, object]) -> None:
+    full: list[dict[str, object]] = [
+        {"envVar": {"key": f"K{i}", "value": "v"}, "cursor": f"c{i}"} for i in range(99)]
+    full.append({"envVar": {"key": "K99", "value": "v"}, **last})
+    script = Script(reply(200, full), reply(200, [{"envVar": {"key": "K100", "value": "v"}}]))
+    with make_client(script) as client, pytest.raises(RenderApiError) as err:
+        client.list_env_vars("srv-abc")
+    assert "full page came without a cursor" in str(err.value)
+    assert len(script.requests) == 1
+
+
 def test_list_services_filters_and_exact_names() -> None:
     services = [
         {"cursor": "a", "service": {"id": "srv-1", "name": "api", "type": "web_service",

@@ -20,6 +20,7 @@ from client_fixtures import (
 from envparity.core.errors import (
     RenderApiError,
     RenderAuthError,
+    RenderNotFound,
     RenderRateLimited,
     RenderUnavailable,
 )
@@ -98,7 +99,7 @@ def test_5xx_exhausting_the_budget_gives_a_typed_error() -> None:
                     headers={"Render-Request-Id": "rq-503"})
     script = Script(failing)
     with (
-        make_client(script, clock, retry_budget_seconds=5.0) as client,
+        make_client(script, clock, retry_budget_seconds=5.0, server_error_attempts=10) as client,
         pytest.raises(RenderUnavailable) as err,
     ):
         client.list_env_vars("srv-1")
@@ -265,3 +266,47 @@ def test_an_env_replace_is_idempotent_and_retried_after_5xx() -> None:
     with make_client(script, FakeClock()) as client:
         assert [v.key for v in client.replace_env_vars("srv-1", ENV)] == ["A", "B"]
     assert len(script.requests) == 2
+
+
+def test_a_persistent_server_error_gives_up_within_seconds() -> None:
+    """Drift in a PR check waits on this: four attempts, at most 3.5 s of waiting."""
+    clock = FakeClock()
+    script = Script(reply(500, {"message": "internal error"}))
+    with (
+        make_client(script, clock, jitter=lambda: 0.999) as client,
+        pytest.raises(RenderUnavailable) as err,
+    ):
+        client.list_env_vars("srv-1")
+    assert err.value.attempts == len(script.requests) == 4
+    assert sum(clock.sleeps) <= 3.5
+
+
+def test_server_errors_between_429s_count_only_themselves() -> None:
+    script = Script(too_many({"Retry-After": "1"}), too_many({"Retry-After": "1"}),
+                    reply(503, {"message": "unavailable"}), too_many({"Retry-After": "1"}),
+                    reply(503, {"message": "unavailable"}), env_server(ENV))
+    with make_client(script, FakeClock(), server_error_attempts=3) as client:
+        assert [v.key for v in client.list_env_vars("srv-1")] == ["A", "B"]
+
+
+@pytest.mark.parametrize("lost", [reply(503, {"message": "unavailable"}),
+                                  httpx.ReadTimeout("no answer")])
+def test_a_retried_delete_that_already_succeeded_is_done(
+    lost: httpx.Response | Exception,
+) -> None:
+    script = Script(lost, reply(404, {"message": "not found: A"}))
+    with make_client(script, FakeClock()) as client:
+        client.delete_env_var("srv-1", "A")
+    assert len(script.requests) == 2
+
+
+def test_a_first_delete_of_a_missing_key_is_still_not_found() -> None:
+    script = Script(reply(404, {"message": "not found: A"}))
+    with make_client(script, FakeClock()) as client, pytest.raises(RenderNotFound):
+        client.delete_env_var("srv-1", "A")
+
+
+def test_a_delete_refused_before_sending_then_404_is_not_found() -> None:
+    script = Script(connect_error(), reply(404, {"message": "not found: A"}))
+    with make_client(script, FakeClock()) as client, pytest.raises(RenderNotFound):
+        client.delete_env_var("srv-1", "A")

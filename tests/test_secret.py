@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import pickle
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -48,7 +50,8 @@ def test_shown_fingerprints_secrets_and_passes_plain_values() -> None:
 
 
 def test_fingerprint_key_from_environment_then_file(tmp_path: Path) -> None:
-    assert fingerprint_key({"ENVPARITY_FINGERPRINT_KEY": "abc"}, key_file=tmp_path / "k") == b"abc"
+    configured = {"ENVPARITY_FINGERPRINT_KEY": "sixteen-bytes-ok"}
+    assert fingerprint_key(configured, key_file=tmp_path / "k") == b"sixteen-bytes-ok"
     first = fingerprint_key({}, key_file=tmp_path / "k")
     assert first == fingerprint_key({}, key_file=tmp_path / "k")
     assert (tmp_path / "k").stat().st_mode & 0o077 == 0
@@ -92,7 +95,7 @@ def test_new_key_file_is_private_from_creation(tmp_path: Path) -> None:
     assert not (tmp_path / "k.tmp").exists()
 
 
-def test_stale_temporary_file_is_replaced_not_trusted(tmp_path: Path) -> None:
+def test_stale_temporary_file_is_not_trusted(tmp_path: Path) -> None:
     key_file = tmp_path / "k.key"
     stale = tmp_path / "k.tmp"
     stale.write_bytes(b"stale-key-from-a-dead-run-0123456789")
@@ -101,7 +104,6 @@ def test_stale_temporary_file_is_replaced_not_trusted(tmp_path: Path) -> None:
     assert key != b"stale-key-from-a-dead-run-0123456789"
     assert key_file.read_bytes() == key
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert not stale.exists()
 
 
 def test_planted_temporary_symlink_is_not_followed(tmp_path: Path) -> None:
@@ -114,3 +116,45 @@ def test_planted_temporary_symlink_is_not_followed(tmp_path: Path) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert not (tmp_path / "k.key").is_symlink()
     assert (tmp_path / "k.key").read_bytes() == key
+
+
+@pytest.mark.parametrize("configured", ["Zq", "fifteen-bytes!!"])
+def test_a_short_key_variable_is_refused_without_echoing_it(tmp_path: Path,
+                                                           configured: str) -> None:
+    with pytest.raises(EnvparityError) as err:
+        fingerprint_key({"ENVPARITY_FINGERPRINT_KEY": configured}, key_file=tmp_path / "k")
+    assert "fewer than 16" in str(err.value)
+    assert configured not in err.value.render()
+    assert not (tmp_path / "k").exists()
+
+
+class _CheckedTooEarly(type(Path())):  # type: ignore[misc]
+    """A key path whose existence check ran before another run linked its key in place."""
+
+    def exists(self, *, follow_symlinks: bool = True) -> bool:  # noqa: ARG002
+        return False
+
+
+def test_a_key_made_by_a_concurrent_run_is_never_replaced(tmp_path: Path) -> None:
+    theirs = b"key-of-the-run-that-was-first-0123456789"
+    key_file = _CheckedTooEarly(tmp_path / "k.key")
+    key_file.write_bytes(theirs)
+    assert fingerprint_key({}, key_file=key_file) == theirs
+    assert (tmp_path / "k.key").read_bytes() == theirs
+    assert [p.name for p in tmp_path.iterdir()] == ["k.key"]
+
+
+def test_concurrent_first_runs_all_get_the_one_complete_key(tmp_path: Path) -> None:
+    for round_ in range(20):
+        key_file = tmp_path / f"round{round_}" / "k.key"
+        start = threading.Barrier(8)
+
+        def first_run(key_file: Path = key_file, start: threading.Barrier = start) -> bytes:
+            start.wait()
+            return fingerprint_key({}, key_file=key_file)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            keys = set(pool.map(lambda _: first_run(), range(8)))
+        assert keys == {key_file.read_bytes()}
+        assert len(key_file.read_bytes()) == 64
+        assert [p.name for p in key_file.parent.iterdir()] == ["k.key"]

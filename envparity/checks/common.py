@@ -50,7 +50,13 @@ _REASONS: tuple[tuple[type[EnvparityError], str], ...] = (
 )
 
 
-def _read_error(svc: DesiredService, exc: EnvparityError) -> ReadError:
+def _read_error(svc: DesiredService, exc: Exception) -> ReadError:
+    if not isinstance(exc, EnvparityError):
+        # Only the type: the text of an unexpected error may quote what was being read.
+        return ReadError(service=svc.name, service_id=svc.service_id, reason="error",
+                         message=f"reading {svc.name} failed unexpectedly "
+                                 f"({type(exc).__name__})",
+                         hint="run again; if it persists, report it with the error type")
     reason = next((name for cls, name in _REASONS if isinstance(exc, cls)), "error")
     return ReadError(service=svc.name, service_id=svc.service_id, reason=reason,
                      message=str(exc), hint=exc.hint)
@@ -62,12 +68,13 @@ def read_each(
     *,
     max_workers: int = MAX_WORKERS,
 ) -> list[T | ReadError]:
-    """`read` every service concurrently; a failure becomes that service's ReadError."""
+    """`read` every service concurrently; any failure becomes that service's ReadError, so
+    one unexpected client error cannot take the other services' results with it."""
 
     def guarded(svc: DesiredService) -> T | ReadError:
         try:
             return read(svc)
-        except EnvparityError as exc:
+        except Exception as exc:
             return _read_error(svc, exc)
 
     if not services:

@@ -20,10 +20,12 @@ from urllib.parse import quote
 
 from envparity.core.dbrules import supavisor_form
 from envparity.core.dburl import Classification, DbUrlError, PostgresUrl, classify, parse, redact
+from envparity.core.findings import ExitCode
 from envparity.core.secret import MASK, EnvValue, reveal
 
 __all__ = [
     "Connector",
+    "PreflightVerdict",
     "ProbeResult",
     "Resolution",
     "Resolver",
@@ -33,7 +35,10 @@ __all__ = [
     "run_preflight",
 ]
 
-Status = Literal["reachable", "unreachable", "invalid", "not-checked"]
+# `undetermined`: could not tell (a DNS lookup that failed temporarily); the run exits 1.
+# `not-checked`: a Render-internal host that resolves only on Render; the one exception
+# that does not make the run undetermined, because no check from outside Render can tell.
+Status = Literal["reachable", "unreachable", "invalid", "not-checked", "undetermined"]
 # libpq connection parameters a URL may carry that matter for a login test.
 _LIBPQ_PARAMS: Final = frozenset(
     {
@@ -58,6 +63,8 @@ class Resolution:
     ipv6: tuple[str, ...] = ()
     error: str | None = None
     """Why the name did not resolve at all, e.g. NXDOMAIN."""
+    temporary: bool = False
+    """The resolver could not answer (no verdict on the name), as opposed to NXDOMAIN."""
 
 
 class Resolver(Protocol):
@@ -86,9 +93,14 @@ class SystemResolver:
             code = errors[0].errno
             if code == socket.EAI_NONAME:
                 return Resolution(error="does not resolve (NXDOMAIN: no such host name)")
+            if code == getattr(socket, "EAI_NODATA", socket.EAI_NONAME):
+                return Resolution(error="has no address records")
             if code == socket.EAI_AGAIN:
-                return Resolution(error="DNS lookup failed temporarily (no answer from resolver)")
-            return Resolution(error=f"does not resolve ({errors[0].strerror})")
+                return Resolution(error="DNS lookup failed temporarily (no answer from resolver)",
+                                  temporary=True)
+            # Any other resolver failure says nothing about the name either.
+            return Resolution(error=f"could not be looked up ({errors[0].strerror})",
+                              temporary=True)
         return Resolution(found.get(socket.AF_INET, ()), found.get(socket.AF_INET6, ()))
 
 
@@ -114,7 +126,12 @@ class ProbeResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("reachable", "not-checked")
+        """Nothing found against this URL (it may still be undetermined)."""
+        return self.status in ("reachable", "not-checked", "undetermined")
+
+    @property
+    def determined(self) -> bool:
+        return self.status != "undetermined"
 
     def to_dict(self) -> dict[str, object]:
         return {**asdict(self), "reachable_from_ipv4": self.status == "reachable"}
@@ -240,6 +257,9 @@ def _diagnose(
             return _Outcome("not-checked", "a Render internal host name: it resolves only on "
                             "Render's private network, for services in the same region; not "
                             "checkable from here")
+        if res.temporary:
+            return _Outcome("undetermined", f"{url.host} {res.error}; could not tell whether it "
+                            "is reachable: check this machine's DNS and run again")
         return _Outcome("unreachable", f"{url.host} {res.error}; check the host name for typos "
                         "(a paused or deleted database also stops resolving)")
     if not res.ipv4:
@@ -269,6 +289,28 @@ def _tcp_advice(tcp: str, port: int) -> str:
     if tcp.startswith("no answer"):
         return "a firewall or IP allow-list drops the packets (allow Render's outbound IPs)"
     return "the network path to the server is broken from this host"
+
+
+@dataclass(frozen=True)
+class PreflightVerdict:
+    """Exit 1 when any URL could not be told (Render-internal hosts excepted), else 2 when
+    any is unreachable or invalid, else 0."""
+
+    results: tuple[ProbeResult, ...]
+
+    @property
+    def failed(self) -> tuple[ProbeResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    @property
+    def undetermined(self) -> tuple[ProbeResult, ...]:
+        return tuple(r for r in self.results if not r.determined)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.undetermined:
+            return ExitCode.FAILED
+        return ExitCode.FINDINGS if self.failed else ExitCode.CLEAN
 
 
 def run_preflight(

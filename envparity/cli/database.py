@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from envparity.core.errors import EnvparityError
-from envparity.core.findings import ExitCode
 from envparity.core.secret import EnvValue
 from envparity.stack.toolchain import repo_root
 
@@ -20,6 +19,7 @@ _STATUS_WORDS = {
     "unreachable": "UNREACHABLE",
     "invalid": "INVALID",
     "not-checked": "NOT CHECKED",
+    "undetermined": "UNDETERMINED",
 }
 
 
@@ -55,7 +55,7 @@ def _env_targets(keys: Sequence[str]) -> dict[str, EnvValue]:
 
 
 def _preflight(args: argparse.Namespace) -> int:
-    from envparity.checks.preflight import run_preflight
+    from envparity.checks.preflight import PreflightVerdict, run_preflight
 
     if not args.stack and not args.env:
         raise EnvparityError("nothing to check", hint="give --stack STACK and/or --env KEY")
@@ -68,8 +68,8 @@ def _preflight(args: argparse.Namespace) -> int:
             hint="keys of type postgres_url in stacks/catalog.yaml are checked",
         )
     results = run_preflight(targets, timeout=args.timeout, login=args.login)
-    failed = [r for r in results if not r.ok]
-    code = ExitCode.FINDINGS if failed else ExitCode.CLEAN
+    verdict = PreflightVerdict(tuple(results))
+    failed, unknown, code = verdict.failed, verdict.undetermined, verdict.exit_code
     if args.format == "json":
         doc = {
             "stack": args.stack,
@@ -77,6 +77,8 @@ def _preflight(args: argparse.Namespace) -> int:
             "results": [r.to_dict() for r in results],
             "reachable": sum(r.status == "reachable" for r in results),
             "not_reachable": len(failed),
+            "undetermined": len(unknown),
+            "determined": not unknown,
             "exit_code": int(code),
         }
         print(json.dumps(doc, indent=2))
@@ -84,7 +86,7 @@ def _preflight(args: argparse.Namespace) -> int:
     where = f"stack {args.stack}" if args.stack else "this environment"
     print(
         f"preflight for {where}: {len(results)} database URL(s), {len(failed)} not reachable "
-        "from an IPv4-only host (such as Render)"
+        f"from an IPv4-only host (such as Render), {len(unknown)} could not be told"
     )
     for r in results:
         print(f"\n{_STATUS_WORDS[r.status]:<12} {r.url}")
@@ -106,8 +108,9 @@ def register(sub: Any) -> None:
         + (
             " Resolves A and AAAA records, connects over IPv4 within the timeout and, with"
             " --login, logs in and runs SELECT 1. Exit 0 all reachable, 2 some not,"
-            " 1 could not run. Render-internal hosts (dpg-...-a) are reported as not checked"
-            " when they do not resolve here."
+            " 1 could not run or could not tell (e.g. a DNS lookup that failed temporarily)."
+            " The one exception: Render-internal hosts (dpg-...-a) that do not resolve here"
+            " are reported as not checked and do not change the exit code."
         ),
     )
     pre.add_argument("--stack", help="check every postgres URL of this stack (read via Pulumi)")

@@ -6,7 +6,9 @@ Every command returns an exit code: 0 clean, 2 findings or drift, 1 could not ru
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -28,12 +30,25 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors exit 1: exit 2 means findings, and CI acts on it."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(int(ExitCode.FAILED), f"{self.prog}: error: {message}\n")
+        self.exit(int(ExitCode.FAILED), f"{self.prog}: error: {message}{_suggestion(message)}\n")
+
+
+def _suggestion(message: str) -> str:
+    """`; did you mean 'check'?` for a mistyped subcommand or option value, else ''."""
+    found = _INVALID_CHOICE.search(message)
+    if found is None:
+        return ""
+    choices = re.findall(r"'([^']*)'", found["choices"])
+    close = difflib.get_close_matches(found["given"], choices, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:

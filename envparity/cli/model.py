@@ -1,7 +1,8 @@
 """`envparity check` and `envparity plan`: the declared model, validated and shown.
 
 Both print every finding at once (file, key, rule, fix) and never a secret value; exit
-codes: 0 clean, 2 findings, 1 could not run (pulumi missing, wrong passphrase, ...).
+codes: 0 clean, 2 findings, 1 could not run (pulumi missing, wrong passphrase, a broken
+catalog, ...).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from envparity.stack.toolchain import repo_root
 __all__ = ["register"]
 
 _EXIT_CODES = (
-    "Exit codes: 0 clean, 2 findings, 1 could not run (e.g. pulumi missing, wrong passphrase)."
+    "Exit codes: 0 clean, 2 findings, 1 could not run (e.g. pulumi missing, wrong passphrase,\n"
+    "a broken stacks/catalog.yaml: its mistakes are listed like findings)."
 )
 _CHECK_HELP = f"""\
 Validate stack config against the catalog in stacks/catalog.yaml: missing and unknown
@@ -102,6 +104,15 @@ def _report(findings: list[Finding], stacks: Sequence[str], fmt: str, what: str)
     return int(code)
 
 
+def _broken_catalog(exc: CatalogError, fmt: str, what: str) -> int:
+    """Every catalog mistake, listed like findings; exit 1 as in every other command: with a
+    broken catalog no stack can be judged, so the run could not tell (see README)."""
+    _report(list(exc.findings), [], fmt, what)
+    if fmt == "text":
+        print(f"fix: {exc.hint}")
+    return int(ExitCode.FAILED)
+
+
 def _one_stack(repo: Path, stack: str) -> tuple[DesiredStack | None, list[Finding]]:
     catalog = load_catalog(repo)
     if stack not in catalog.stacks:
@@ -125,7 +136,7 @@ def run_check(args: argparse.Namespace) -> int:
             stacks = [args.stack]
             findings = _one_stack(repo, args.stack)[1]
     except CatalogError as exc:
-        return _report(list(exc.findings), [], args.format, "check")
+        return _broken_catalog(exc, args.format, "check")
     return _report(findings, stacks, args.format, "check")
 
 
@@ -134,7 +145,7 @@ def run_plan(args: argparse.Namespace) -> int:
     try:
         desired, findings = _one_stack(repo, args.stack)
     except CatalogError as exc:
-        return _report(list(exc.findings), [], args.format, "plan")
+        return _broken_catalog(exc, args.format, "plan")
     if desired is None:
         return _report(findings, [args.stack], args.format, "plan (not shown)")
     key = fingerprint_key()

@@ -10,15 +10,15 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from envparity.core.credentials import has_credentials
 from envparity.core.errors import CatalogError
 from envparity.core.findings import Finding
+from envparity.core.yamldoc import YamlProblem, parse_yaml
 
 __all__ = [
     "CATALOG_FILE",
@@ -145,29 +145,20 @@ def _num(value: float) -> str:
     return str(int(value)) if value.is_integer() else str(value)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; in a catalog that hides a mistake."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[object] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return dict(loader.construct_mapping(node))
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
-
-
 def _finding(key: str | None, rule: str, message: str, hint: str) -> Finding:
     return Finding(location=CATALOG_FILE, key=key, rule=rule, message=message, hint=hint)
+
+
+# Hints for schema mistakes people make by hand, by (field, pydantic error type).
+_SCHEMA_HINTS: Final = {
+    ("default", "string_type"): "quote it: a default is text, as env values are "
+                                "(default: \"5\", not default: 5)",
+    ("allowed", "string_type"): "quote each allowed value (\"1\", not 1)",
+    ("services", "dict_type"): "top-level services is a mapping: service name -> "
+                               "{render_type, description}",
+    ("keys", "dict_type"): "top-level keys is a mapping: KEY_NAME -> {services, type, "
+                           "description}",
+}
 
 
 def _schema_findings(exc: ValidationError) -> list[Finding]:
@@ -175,10 +166,21 @@ def _schema_findings(exc: ValidationError) -> list[Finding]:
     for err in exc.errors(include_input=False, include_url=False):
         loc = [str(part) for part in err["loc"]]
         key = loc[1] if len(loc) > 1 and loc[0] in ("keys", "services") else None
-        found.append(
-            _finding(key, "catalog-schema", f"{'.'.join(loc)}: {err['msg']}", "see docs/model.md")
-        )
+        field = next((part for part in reversed(loc) if not part.isdigit()), "")
+        hint = _SCHEMA_HINTS.get((field, err["type"]), "see docs/model.md")
+        found.append(_finding(key, "catalog-schema", f"{'.'.join(loc)}: {err['msg']}", hint))
     return found
+
+
+def _name_problem(name: str) -> str | None:
+    """Why `name` is not an env key name, or None."""
+    if not name:
+        return "a key name is empty"
+    if name[0].isdigit():
+        return f"key name {name!r} starts with a digit; env key names start with A-Z or _"
+    if not _KEY_NAME.match(name):
+        return f"key name {name!r} holds other characters than upper case letters, digits and _"
+    return None
 
 
 def _key_findings(catalog: Catalog, name: str, spec: KeySpec) -> list[Finding]:
@@ -187,12 +189,17 @@ def _key_findings(catalog: Catalog, name: str, spec: KeySpec) -> list[Finding]:
     def bad(message: str, hint: str) -> None:
         found.append(_finding(name, "catalog-key", message, hint))
 
-    if not _KEY_NAME.match(name):
-        bad("env key names are upper case letters, digits and _", "rename the key")
+    name_problem = _name_problem(name)
+    if name_problem:
+        bad(name_problem, "rename the key, e.g. UPPER_CASE_NAME")
     unknown = [s for s in spec.services if s not in catalog.services]
-    if unknown or not spec.services or len(set(spec.services)) != len(spec.services):
-        bad(f"services must be distinct names from `services:` (unknown: {unknown})",
-            f"use some of: {', '.join(catalog.services)}")
+    choices = f"use some of: {', '.join(catalog.services)}"
+    if not spec.services:
+        bad("services is empty: a key must belong to at least one service", choices)
+    if unknown:
+        bad(f"services names unknown service(s): {', '.join(unknown)}", choices)
+    if len(set(spec.services)) != len(spec.services):
+        bad("services lists a service twice", "list each service once")
     if not spec.description.strip() or "\n" in spec.description.strip():
         bad("description must be one non-empty line", "describe the key in one line")
     rules = spec.rules
@@ -238,9 +245,9 @@ def _service_findings(catalog: Catalog, name: str, spec: ServiceSpec) -> list[Fi
     declared = set(catalog.keys_for(name))
     for label, names in (("preserve", spec.preserve), ("retired", spec.retired)):
         for key in names:
-            if not _KEY_NAME.match(key):
-                found.append(_finding(key, "catalog-service",
-                                      f"service {name}: {label} entry is not an env key name",
+            problem = _name_problem(key)
+            if problem:
+                found.append(_finding(key, "catalog-service", f"service {name}: {label}: {problem}",
                                       "use upper case letters, digits and _"))
             elif key in declared:
                 found.append(_finding(key, "catalog-service",
@@ -275,13 +282,10 @@ def _semantic_findings(catalog: Catalog) -> list[Finding]:
 def parse_catalog(text: str) -> Catalog:
     """Parse and check the catalog's YAML text; raises CatalogError listing every mistake."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise CatalogError([_finding(None, "catalog-yaml", f"{problem}{where}",
-                                     "fix the YAML syntax")]) from None
+        raw = parse_yaml(text)
+    except YamlProblem as exc:
+        raise CatalogError([_finding(None, "catalog-yaml", str(exc),
+                                     "fix the YAML (docs/model.md)")]) from None
     try:
         # JSON mode keeps strict typing (no "yes" for a bool) while YAML lists fill tuples.
         catalog = Catalog.model_validate_json(json.dumps(raw))

@@ -7,12 +7,19 @@ the state exactly as it was. Callers hold the store lock.
 from __future__ import annotations
 
 import base64
-import re
 import secrets
 from typing import Any
 
-from envparity.emulator.routes import ApiError, ApiRequest, Reply, Route, page
-from envparity.emulator.seed import DEPLOY_STATUSES, SERVICE_TYPES, new_id, now_iso
+from envparity.emulator.routes import ApiError, ApiRequest, Reply, Route, in_window, page
+from envparity.emulator.seed import (
+    DEPLOY_STATUSES,
+    KEY_RULE,
+    REGIONS,
+    RUNTIMES,
+    SERVICE_TYPES,
+    new_id,
+    now_iso,
+)
 from envparity.emulator.shapes import (
     deploy_json,
     env_group_json,
@@ -25,10 +32,6 @@ from envparity.emulator.shapes import (
 from envparity.emulator.state import encode_cursor
 
 __all__ = ["ROUTES"]
-
-# Render's exact key rule is not published; this is the POSIX-like rule its dashboard enforces
-# in practice (letters, digits, `_`, `.`, `-`; no leading digit). Inferred.
-_KEY = re.compile(r"[A-Za-z_.-][A-Za-z0-9_.-]{0,255}")
 
 
 def _by_id(table: dict[str, dict[str, Any]], req: ApiRequest, param: str) -> dict[str, Any]:
@@ -49,9 +52,13 @@ def _group(req: ApiRequest) -> dict[str, Any]:
 
 
 def _key(req: ApiRequest) -> str:
+    """The path's key. A key the rule refuses cannot exist, so reading or deleting it is a
+    404 (the spec lists no 400 for those); writing it is a 400."""
     key = req.params["envVarKey"]
-    if not _KEY.fullmatch(key):
-        raise ApiError(400, "invalid environment variable key")
+    if not KEY_RULE.fullmatch(key):
+        if req.method == "PUT":
+            raise ApiError(400, "invalid environment variable key")
+        raise ApiError(404, "not found: no environment variable can have this key")
     return key
 
 
@@ -67,7 +74,7 @@ def _value_input(body: object, where: str, *, with_key: bool) -> tuple[str, str]
     key = ""
     if with_key:
         raw_key = body.get("key")
-        if not isinstance(raw_key, str) or not _KEY.fullmatch(raw_key):
+        if not isinstance(raw_key, str) or not KEY_RULE.fullmatch(raw_key):
             raise ApiError(400, f"{where}.key must be a valid environment variable key")
         key = raw_key
     has_value, has_generate = "value" in body, "generateValue" in body
@@ -94,6 +101,10 @@ def list_services(req: ApiRequest) -> Reply:
     owners = set(req.values("ownerId"))
     suspended = set(req.values("suspended", choices=("suspended", "not_suspended")))
     envs = set(req.values("environmentId"))
+    regions = set(req.values("region", choices=REGIONS))
+    # `env` is the deprecated name of the runtime filter.
+    runtimes = set(req.values("env", choices=RUNTIMES))
+    times = req.times("createdAt", "updatedAt")
     previews = req.boolean("includePreviews", default=True)
     chosen = [
         s for s in req.store.services.values()
@@ -101,7 +112,9 @@ def list_services(req: ApiRequest) -> Reply:
         and (not owners or s["ownerId"] in owners)
         and (not suspended or s["suspended"] in suspended)
         and (not envs or s.get("environmentId") in envs)
-        and (previews or "parentServer" not in s)
+        and (not regions or s["region"] in regions)
+        and (not runtimes or s["runtime"] in runtimes)
+        and (previews or "parentServer" not in s) and in_window(s, times)
     ]
     return Reply(200, [{"service": service_json(s), "cursor": encode_cursor(s["seq"])}
                        for s in page(chosen, req)])
@@ -176,10 +189,11 @@ def delete_env_var(req: ApiRequest) -> Reply:
 def list_env_groups(req: ApiRequest) -> Reply:
     names, owners = set(req.values("name")), set(req.values("ownerId"))
     envs = set(req.values("environmentId"))
+    times = req.times("createdAt", "updatedAt")
     groups = [
         g for g in req.store.env_groups.values()
         if (not names or g["name"] in names) and (not owners or g["ownerId"] in owners)
-        and (not envs or g.get("environmentId") in envs)
+        and (not envs or g.get("environmentId") in envs) and in_window(g, times)
     ]
     # This list has no cursor wrapper; the cursor is taken to be the last group's id.
     after = req.query.get("cursor", [""])[-1]
@@ -266,7 +280,9 @@ def create_deploy(req: ApiRequest) -> Reply:
 
 def list_deploys(req: ApiRequest) -> Reply:
     statuses = set(req.values("status", choices=DEPLOY_STATUSES))
-    chosen = [d for d in _service(req)["deploys"] if not statuses or d["status"] in statuses]
+    times = req.times("createdAt", "updatedAt", "finishedAt")
+    chosen = [d for d in _service(req)["deploys"]
+              if (not statuses or d["status"] in statuses) and in_window(d, times)]
     return Reply(200, [{"deploy": deploy_json(d), "cursor": encode_cursor(d["seq"])}
                        for d in page(chosen, req, newest_first=True)])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
@@ -18,7 +19,17 @@ if TYPE_CHECKING:
     from envparity.emulator.faults import Faults
     from envparity.emulator.state import Store
 
-__all__ = ["ApiError", "ApiRequest", "Reply", "Route", "match_route", "page", "split_path"]
+__all__ = [
+    "ApiError",
+    "ApiRequest",
+    "Reply",
+    "Route",
+    "in_window",
+    "match_route",
+    "page",
+    "parse_time",
+    "split_path",
+]
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
@@ -81,6 +92,24 @@ class ApiRequest:
         if raw[-1] in ("true", "false"):
             return raw[-1] == "true"
         raise ApiError(400, f"invalid value for {name}: expected true or false")
+
+    def times(self, *fields: str) -> list[tuple[str, bool, datetime]]:
+        """The time filters given, as (record field, before?, instant); 400 when malformed.
+
+        `createdBefore` keeps records whose `createdAt` is earlier, `createdAfter` later.
+        """
+        chosen = []
+        for field_name in fields:
+            for side, before in (("Before", True), ("After", False)):
+                name = field_name.removesuffix("At") + side
+                raw = self.query.get(name)
+                if not raw:
+                    continue
+                instant = parse_time(raw[-1])
+                if instant is None:
+                    raise ApiError(400, f"invalid value for {name}: expected an ISO 8601 date-time")
+                chosen.append((field_name, before, instant))
+        return chosen
 
     def limit(self) -> int:
         raw = self.query.get("limit")
@@ -159,6 +188,24 @@ def match_route(
         raise ApiError(405, f"method {method} not allowed",
                        headers={"Allow": ", ".join(sorted(set(allowed)))})
     raise ApiError(404, "not found")
+
+
+def parse_time(text: str) -> datetime | None:
+    """An ISO 8601 date-time (UTC when no offset is given), or None."""
+    try:
+        instant = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def in_window(record: dict[str, Any], windows: Sequence[tuple[str, bool, datetime]]) -> bool:
+    """Whether a record passes every time filter; a record without the time never does."""
+    for field_name, before, instant in windows:
+        stamp = parse_time(str(record.get(field_name) or ""))
+        if stamp is None or (stamp >= instant if before else stamp <= instant):
+            return False
+    return True
 
 
 def page(

@@ -7,6 +7,7 @@ seed (``services[1].envVars``) instead of surfacing later as an odd API answer.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import string
 from collections.abc import Mapping, Sequence
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from envparity.core.errors import SeedError
+from envparity.core.yamldoc import parse_yaml
 
 __all__ = [
     "DEPLOY_STATUSES",
+    "KEY_RULE",
     "SERVICE_TYPES",
     "load_seed_file",
     "new_id",
@@ -36,6 +39,10 @@ DEPLOY_TRIGGERS = (
 )
 RUNTIMES = ("docker", "elixir", "go", "node", "python", "ruby", "rust", "image")
 REGIONS = ("frankfurt", "oregon", "ohio", "singapore", "virginia")
+# Render's exact key rule is not published; this is the POSIX-like rule its dashboard enforces
+# in practice (letters, digits, `_`, `.`, `-`; no leading digit). Inferred. Seeds follow it
+# too, so that every seeded key can be read and deleted by its per-key route.
+KEY_RULE = re.compile(r"[A-Za-z_.-][A-Za-z0-9_.-]{0,255}")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _SERVICE_KEYS = {
     "id", "name", "type", "ownerId", "suspended", "envVars", "deploys", "createdAt",
@@ -53,26 +60,37 @@ def now_iso() -> str:
 
 
 def load_seed_file(path: Path) -> dict[str, Any]:
-    """Read a seed from JSON, or YAML when the file name ends in .yaml/.yml."""
+    """Read a seed from JSON, or YAML when the file name ends in .yaml/.yml.
+
+    Both refuse a key given twice; YAML also refuses anchors, aliases and values JSON
+    cannot hold (see `envparity.core.yamldoc`).
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SeedError(f"cannot read seed {path}: {exc.strerror}", hint="check the path") from None
+    is_yaml = path.suffix in (".yaml", ".yml")
     try:
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+        data = parse_yaml(text) if is_yaml else json.loads(text, object_pairs_hook=_unique)
     except ValueError as exc:
+        # Parser messages name keys, lines and characters, never a value.
         raise SeedError(
-            f"seed {path} is not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'JSON'}",
-            hint=f"fix the syntax near: {str(exc).splitlines()[0][:80]}",
+            f"seed {path} is not valid {'YAML' if is_yaml else 'JSON'}: "
+            f"{str(exc).splitlines()[0][:160]}",
+            hint="fix the seed; its format is in docs/emulator.md",
         ) from None
     if not isinstance(data, dict):
         raise SeedError(f"seed {path} must hold an object", hint="see docs/emulator.md")
     return data
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key[:64]!r}")
+        out[key] = value
+    return out
 
 
 class _Seq:
@@ -161,6 +179,9 @@ def env_list(value: object, where: str, seq: _Seq) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for key, val in pairs:
         key_s = _str(key, f"{where} key")
+        if not KEY_RULE.fullmatch(key_s):
+            _fail(f"{where} key {key_s[:64]!r}", "is not a valid env var key (letters, digits, "
+                  "_ . -; not starting with a digit; at most 256 characters)")
         # Values are named by key only: never echo a value into an error.
         out.append({"key": key_s, "value": _str(val, f"{where}.{key_s}"), "seq": seq.next()})
     if len({e["key"] for e in out}) != len(out):

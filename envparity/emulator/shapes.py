@@ -71,9 +71,11 @@ def _details(s: dict[str, Any], slug: str) -> dict[str, Any]:
             "envSpecificDetails": docker if runtime in ("docker", "image") else native,
             "plan": s["plan"] if s["plan"] in _PLANS else "starter",
             "region": s["region"],
-            "numInstances": 1,
             "buildPlan": "starter",
         }
+        # A cron job has no instances: with this field its details also fit the worker schema.
+        if s["type"] != "cron_job":
+            details["numInstances"] = 1
         if s["type"] in ("web_service", "private_service"):
             details["openPorts"] = [{"port": 10000, "protocol": "TCP"}]
             details["url"] = url if s["type"] == "web_service" else f"{slug}:10000"

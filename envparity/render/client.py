@@ -70,6 +70,10 @@ __all__ = [
 ]
 
 MAX_PAGE: Final = 100
+# A 5xx or a lost connection is tried this often in all (waits of about 0.5, 1 and 2 s): a
+# service that keeps failing is reported unread within seconds, not after the whole retry
+# budget, which stays for 429s whose waits Render names (README, "Retries").
+SERVER_ERROR_ATTEMPTS: Final = 4
 log = logging.getLogger("envparity.render.client")
 T = TypeVar("T")
 # Failures that happen before a request leaves this machine: always safe to send again.
@@ -97,6 +101,7 @@ class RenderClient:
         limiter: RateLimiter | None = None,
         page_limit: int = MAX_PAGE,
         max_attempts: int = 10,
+        server_error_attempts: int = SERVER_ERROR_ATTEMPTS,
         timeout: float = 30.0,
     ) -> None:
         if not 1 <= page_limit <= MAX_PAGE:
@@ -106,6 +111,7 @@ class RenderClient:
         self._key = api_key
         self._budget = retry_budget_seconds
         self._max_attempts = max_attempts
+        self._server_error_attempts = server_error_attempts
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter
@@ -274,7 +280,8 @@ class RenderClient:
         page_limit: int | None = None,
         stop_at: int | None = None,
     ) -> list[T]:
-        """Follow cursors until an empty page or a page shorter than the limit."""
+        """Follow cursors until Render says there is no more: an empty page, or one shorter
+        than the limit. A full page without a cursor is an error, never taken as the end."""
         limit = page_limit or self._page_limit
         query = {**(params or {}), "limit": str(limit)}
         found: list[T] = []
@@ -286,8 +293,15 @@ class RenderClient:
             found.extend(items)
             if stop_at is not None and len(found) >= stop_at:
                 return found[:stop_at]
-            if size < limit or not cursor:
+            if size < limit:
                 return found
+            if not cursor:
+                # Stopping here would be a silent partial read: more may follow this page.
+                raise RenderApiError(
+                    method="GET", path=path, status=200,
+                    render_message="a full page came without a cursor to the next one",
+                    request_id=None, hint="run again; if it persists, Render's paging changed",
+                )
             if cursor in seen:
                 # Stopping here would be a silent partial read; drift must not call that clean.
                 raise RenderApiError(
@@ -322,6 +336,9 @@ class RenderClient:
         """One call with pacing and retries; `sent` lists values to scrub from Render's text."""
         deadline = self._clock() + self._budget
         attempt = 0
+        # An earlier attempt may have been applied although its answer was lost or a 5xx.
+        reached = False
+        server_errors = 0
         while True:
             attempt += 1
             self._limiter.acquire(method, path)
@@ -334,7 +351,8 @@ class RenderClient:
                 response = self._http.request(method, path, params=params, json=body)
             except httpx.TransportError as exc:
                 message = f"connection failed ({type(exc).__name__})"
-                maybe_applied = method == "POST" and not isinstance(exc, _NOT_SENT)
+                landed = not isinstance(exc, _NOT_SENT)
+                maybe_applied = method == "POST" and landed
                 if cert_rejected(exc):
                     # Not transient: retrying cannot make an untrusted certificate trusted.
                     raise RenderUnavailable(
@@ -351,8 +369,13 @@ class RenderClient:
                 )
                 if status < 400:
                     return response
+                if status == 404 and method == "DELETE" and reached:
+                    log.info("DELETE %s -> 404 after an attempt that may have deleted it: done",
+                             path)
+                    return response
                 message = error_message(response, (*sent, self._key.reveal()))
-                maybe_applied = method == "POST" and status >= 500
+                landed = status >= 500
+                maybe_applied = method == "POST" and landed
                 if status == 429:
                     wait = server_delay(response.headers)
                 elif status < 500:
@@ -364,7 +387,10 @@ class RenderClient:
             if wait is not None:
                 delay += min(1.0, wait * 0.1) * self._jitter()
             out_of_time = self._clock() + delay > deadline
-            if maybe_applied or attempt >= self._max_attempts or out_of_time:
+            server_errors += status != 429
+            spent = (attempt >= self._max_attempts
+                     or server_errors >= self._server_error_attempts)
+            if maybe_applied or spent or out_of_time:
                 log.info(
                     "%s %s -> %s giving up at attempt %d request_id %s",
                     method, path, status, attempt, request_id,
@@ -377,4 +403,5 @@ class RenderClient:
                 "%s %s -> %s attempt %d request_id %s, retrying in %.2fs",
                 method, path, status, attempt, request_id, delay,
             )
+            reached = reached or landed
             self._sleep(delay)

@@ -9,7 +9,6 @@ dropped on purpose (`retired`) or named in a warning before the update removes t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from envparity.core.errors import CatalogError, EnvparityError, ReadError
 from envparity.core.findings import Severity
 from envparity.core.plan import desired_state, stack_file
 from envparity.core.secret import EnvValue, Secret, reveal
-from envparity.core.stackvalues import ConfigValue, config_value
+from envparity.core.stackvalues import ConfigValue, parse_config
 from envparity.render.client import RenderClient
 from envparity.stack.catalog import load_catalog
 from envparity.stack.toolchain import repo_root
@@ -98,18 +97,10 @@ def runtime_config() -> dict[str, ConfigValue]:
     """The stack's config as the engine handed it to this program, secretness included."""
     raw: dict[str, object] = {**runtime_settings.get_config_env(), **runtime_settings.CONFIG.get()}
     secret_keys = set(runtime_settings.get_config_secret_keys_env())
-    config = {}
-    for name, value in raw.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        obj: object = None
-        if text.startswith("{"):
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
-                obj = None
-        secret = runtime_settings.is_config_secret(name) or name in secret_keys
-        config[name] = config_value(text, secret=secret, obj=obj)
-    return config
+    return parse_config(
+        (name, value, runtime_settings.is_config_secret(name) or name in secret_keys)
+        for name, value in raw.items()
+    )
 
 
 def validated_desired(repo: Path, stack: str, config: Mapping[str, ConfigValue]) -> DesiredStack:

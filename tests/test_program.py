@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -13,8 +14,11 @@ import pytest
 from model_fixtures import EXAMPLE_VALUES, REPO, SECRET_NAMES, example_config
 
 from envparity.core.desired import DesiredService
+from envparity.core.errors import CatalogError, EnvparityError, StackHasFindings
+from envparity.core.findings import Severity
 from envparity.core.plan import desired_state
 from envparity.core.secret import Secret
+from envparity.core.stackvalues import ConfigValue
 from envparity.stack import program
 from envparity.stack.catalog import load_catalog
 
@@ -51,7 +55,7 @@ class Ran:
 
 
 def run_program(stack: str, values: Mapping[str, object],
-                live: program.LiveEnv | None = None) -> Ran:
+                live: program.LiveEnv | None = None, **options: Any) -> Ran:
     recorder, lines = Recorder(), Lines()
     logger = logging.getLogger(f"pulumi-mock-{id(recorder)}")
     logger.addHandler(lines)
@@ -63,7 +67,7 @@ def run_program(stack: str, values: Mapping[str, object],
     )
 
     def body() -> pulumi.Output[list[Any]]:
-        created = program.run(live, repo=REPO)
+        created = program.run(live, **{"repo": REPO, **options})
         return pulumi.Output.all(*[r.id for r in created.values()])
 
     # `runtime.test` drives the event loop until every registration is done.
@@ -127,6 +131,42 @@ def test_broken_stack_fails_the_program_with_checks_messages() -> None:
     for finding in errors:
         assert finding.render() in str(caught.value)
     assert "fake-pw" not in str(caught.value)
+
+
+def test_a_refused_stack_hands_checks_findings_over_after_one_config_read() -> None:
+    values = dict(EXAMPLE_VALUES["production"])
+    values["envparity:WORKER_MAX_RETRIES"] = "1.0"
+    del values["envparity:DOCUMENT_ENCRYPTION_KEY"]
+    reads: list[Mapping[str, ConfigValue]] = []
+
+    def read_config() -> Mapping[str, ConfigValue]:
+        reads.append(program.runtime_config())
+        return reads[-1]
+
+    refusals: list[EnvparityError] = []
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("production", values, read_config=read_config, refused=refusals.append)
+    assert len(reads) == 1
+    [refusal] = refusals
+    assert isinstance(refusal, StackHasFindings)
+    assert refusal.exit_code == 2
+    check = desired_state(CATALOG, "production", example_config(
+        "production", WORKER_MAX_RETRIES="1.0", DOCUMENT_ENCRYPTION_KEY=None),
+        location="Pulumi.production.yaml")[1]
+    assert list(refusal.findings) == [f for f in check if f.severity is Severity.ERROR]
+    assert str(refusal) == str(caught.value)
+
+
+def test_a_broken_catalog_is_handed_over_as_the_catalog_error(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "catalog.yaml").write_text("version: 1\nstacks: []\n")
+    refusals: list[EnvparityError] = []
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("staging", EXAMPLE_VALUES["staging"], repo=tmp_path, refused=refusals.append)
+    [refusal] = refusals
+    assert isinstance(refusal, CatalogError)
+    assert refusal.findings
+    assert str(caught.value) == refusal.render()
 
 
 def test_live_keys_are_preserved_retired_or_named_before_removal() -> None:

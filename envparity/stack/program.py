@@ -19,7 +19,7 @@ from pulumi.runtime import config as runtime_settings
 
 from envparity.checks.common import read_live_env
 from envparity.core.desired import DesiredService, DesiredStack
-from envparity.core.errors import CatalogError, EnvparityError, ReadError
+from envparity.core.errors import CatalogError, EnvparityError, ReadError, StackHasFindings
 from envparity.core.findings import Severity
 from envparity.core.plan import desired_state, stack_file
 from envparity.core.secret import EnvValue, Secret, reveal
@@ -31,6 +31,7 @@ from envparity.stack.toolchain import repo_root
 __all__ = [
     "LiveEnv",
     "MergedEnv",
+    "Refusal",
     "declare",
     "env_var_args",
     "merge_live",
@@ -44,6 +45,8 @@ __all__ = [
 LiveEnv = Mapping[str, Mapping[str, Secret]]
 """Service name -> the env Render has now, values always wrapped."""
 LiveReader = Callable[[DesiredStack, Mapping[str, ConfigValue]], LiveEnv]
+Refusal = Callable[[EnvparityError], None]
+"""Receives why the program refused a stack, before the run stops."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,22 +106,37 @@ def runtime_config() -> dict[str, ConfigValue]:
     )
 
 
-def validated_desired(repo: Path, stack: str, config: Mapping[str, ConfigValue]) -> DesiredStack:
-    """The same validation as `check --stack`; raises RunError with its rendered findings."""
+def validated_desired(
+    repo: Path, stack: str, config: Mapping[str, ConfigValue], *,
+    refused: Refusal | None = None,
+) -> DesiredStack:
+    """The same validation as `check --stack`; raises RunError with its rendered findings.
+
+    `refused` gets the error as data first (`StackHasFindings` with check's findings, or
+    the `CatalogError`), so the engine in this process can report it without reading the
+    stack again; plain `pulumi preview` has only the RunError text.
+    """
     try:
         catalog = load_catalog(repo)
     except CatalogError as exc:
+        if refused is not None:
+            refused(exc)
         raise pulumi.RunError(exc.render()) from None
     desired, findings = desired_state(catalog, stack, config, location=stack_file(stack))
     for finding in findings:
         if finding.severity is Severity.WARNING:
             pulumi.log.warn(finding.render())
     if desired is None:
-        errors = [f.render() for f in findings if f.severity is Severity.ERROR]
-        raise pulumi.RunError(
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        refusal = StackHasFindings(
             f"envparity check found {len(errors)} error(s) in {stack_file(stack)}; "
-            "nothing will be changed:\n" + "\n".join(errors)
+            "nothing will be changed:\n" + "\n".join(f.render() for f in errors),
+            errors,
+            hint=f"envparity check --stack {stack}",
         )
+        if refused is not None:
+            refused(refusal)
+        raise pulumi.RunError(str(refusal))
     return desired
 
 
@@ -175,11 +193,14 @@ def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> Liv
 def run(
     live: LiveEnv | None = None, *, repo: Path | None = None,
     live_reader: LiveReader | None = None,
+    read_config: Callable[[], Mapping[str, ConfigValue]] = runtime_config,
+    refused: Refusal | None = None,
 ) -> dict[str, render.services.EnvVarsForService]:
     """The program body: `__main__.py` and the Automation API inline program call this
-    with `live_reader=read_render`; tests hand `live` in directly."""
-    config = runtime_config()
-    desired = validated_desired(repo or repo_root(), pulumi.get_stack(), config)
+    with `live_reader=read_render` (the engine also with `refused`); tests hand `live` in
+    directly."""
+    config = read_config()
+    desired = validated_desired(repo or repo_root(), pulumi.get_stack(), config, refused=refused)
     if live is None and live_reader is not None:
         live = live_reader(desired, config)
     return declare(desired, live)

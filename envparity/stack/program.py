@@ -9,10 +9,12 @@ dropped on purpose (`retired`) or named in a warning before the update removes t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pulumi
 import pulumi_render as render
 from pulumi.runtime import config as runtime_settings
@@ -25,6 +27,7 @@ from envparity.core.plan import desired_state, stack_file
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.stackvalues import ConfigValue, parse_config
 from envparity.render.client import RenderClient
+from envparity.render.endpoint import api_key_from
 from envparity.stack.catalog import load_catalog
 from envparity.stack.toolchain import repo_root
 
@@ -166,16 +169,27 @@ def declare(
     return resources
 
 
-def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveEnv:
-    """Each service's env on Render now, read with the stack's own `render:apiKey`.
+def read_render(
+    desired: DesiredStack, config: Mapping[str, ConfigValue], *,
+    environ: Mapping[str, str] | None = None, transport: httpx.BaseTransport | None = None,
+) -> LiveEnv:
+    """Each service's env on Render now, read with the key the provider writes with.
 
     A service that cannot be read stops the program: planning a replace-all write without
     knowing what it would delete is exactly the blind spot envparity exists to close.
     """
+    env = os.environ if environ is None else environ
     entry = config.get("render:apiKey")
-    key = None if entry is None else Secret(reveal(entry.value))
     try:
-        with RenderClient.from_env(api_key=key) as client:
+        key = api_key_from(None if entry is None else entry.value, env)
+        if key is not None and key.ignored:
+            pulumi.log.warn(
+                f"render:apiKey of stack {desired.stack} is the key preview and up read and "
+                f"write Render with; {' and '.join(key.ignored)} hold(s) a different key, "
+                "ignored here (drift, status and parity --live use it)"
+            )
+        with RenderClient.from_env(env, api_key=None if key is None else key.value,
+                                   transport=transport) as client:
             results = read_live_env(client, desired.services)
     except EnvparityError as exc:
         raise pulumi.RunError(exc.render()) from None

@@ -21,7 +21,7 @@ STOPPED = auto.CommandError(CommandResult("", "noise\nerror: envparity check fou
 
 def test_a_refusal_becomes_stack_has_findings_with_the_programs_findings() -> None:
     refusal = StackHasFindings("envparity check found 1 error(s) in Pulumi.production.yaml; "
-                               "nothing will be changed:\n" + FINDING.render(), [FINDING],
+                               "nothing is changed on Render:\n" + FINDING.render(), [FINDING],
                                hint="envparity check --stack production")
     failure = engine._failure("preview", "production", STOPPED, [refusal])
     assert isinstance(failure, StackHasFindings)

@@ -133,7 +133,7 @@ def validated_desired(
         errors = [f for f in findings if f.severity is Severity.ERROR]
         refusal = StackHasFindings(
             f"envparity check found {len(errors)} error(s) in {stack_file(stack)}; "
-            "nothing will be changed:\n" + "\n".join(f.render() for f in errors),
+            "nothing is changed on Render:\n" + "\n".join(f.render() for f in errors),
             errors,
             hint=f"envparity check --stack {stack}",
         )

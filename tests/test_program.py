@@ -240,7 +240,7 @@ def test_the_stacks_key_wins_for_both_and_an_exported_other_key_is_named() -> No
     assert provider_key(values, environ) == Secret(str(values["render:apiKey"]))
     [warning] = [line for line in ran.logs if "render:apiKey" in line]
     assert warning.startswith("WARNING: render:apiKey of stack production is the key")
-    assert "RENDER_API_KEY hold(s) a different key, ignored here" in warning
+    assert "RENDER_API_KEY holds a different key, ignored here" in warning
     assert "rnd_" not in warning
 
 

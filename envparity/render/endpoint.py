@@ -21,7 +21,6 @@ from envparity.core.secret import EnvValue, Secret, reveal
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "KEY_VARIABLES",
     "ApiKey",
     "BearerAuth",
     "api_key_from",
@@ -31,17 +30,16 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL: Final = "https://api.render.com/v1"
-KEY_VARIABLES: Final = ("RENDER_API_KEY", "RENDER_APIKEY")
+_KEY_VARIABLES: Final = ("RENDER_API_KEY", "RENDER_APIKEY")
 
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """A Render API key and where it came from (`render:apiKey` or a variable's name)."""
+    """The Render API key to use."""
 
     value: Secret
-    source: str
     ignored: tuple[str, ...] = ()
-    """Variables holding a different key, overridden by the stack's own."""
+    """Variables holding a different key, overridden by the stack's `render:apiKey`."""
 
 
 class BearerAuth(httpx.Auth):
@@ -97,6 +95,7 @@ def _check_url(url: str, *, name: str) -> None:
         )
     parts = urlsplit(url)
     try:
+        # `port` is parsed on access: a port that is not a number raises here.
         host, _ = parts.hostname, parts.port
     except ValueError:
         host = None
@@ -141,12 +140,12 @@ def api_key_from(stack_key: EnvValue | None, env: Mapping[str, str]) -> ApiKey |
     `RENDER_API_KEY`, or `RENDER_APIKEY` (the community provider's name). Those two holding
     different keys is refused: which one won used to depend on who was reading.
     """
-    given = {name: env.get(name, "").strip() for name in KEY_VARIABLES}
+    given = {name: env.get(name, "").strip() for name in _KEY_VARIABLES}
     given = {name: value for name, value in given.items() if value}
     own = "" if stack_key is None else reveal(stack_key).strip()
     if own:
         ignored = tuple(name for name, value in given.items() if value != own)
-        return ApiKey(value=Secret(own), source="render:apiKey", ignored=ignored)
+        return ApiKey(value=Secret(own), ignored=ignored)
     if len(set(given.values())) > 1:
         raise EnvparityError(
             "RENDER_API_KEY and RENDER_APIKEY hold different Render API keys",
@@ -154,8 +153,7 @@ def api_key_from(stack_key: EnvValue | None, env: Mapping[str, str]) -> ApiKey |
         )
     if not given:
         return None
-    name, value = next(iter(given.items()))
-    return ApiKey(value=Secret(value), source=name)
+    return ApiKey(value=Secret(next(iter(given.values()))))
 
 
 def tls_verify(verify: str | bool) -> ssl.SSLContext | bool:

@@ -183,9 +183,10 @@ def read_render(
     try:
         key = api_key_from(None if entry is None else entry.value, env)
         if key is not None and key.ignored:
+            holds = "holds" if len(key.ignored) == 1 else "hold"
             pulumi.log.warn(
                 f"render:apiKey of stack {desired.stack} is the key preview and up read and "
-                f"write Render with; {' and '.join(key.ignored)} hold(s) a different key, "
+                f"write Render with; {' and '.join(key.ignored)} {holds} a different key, "
                 "ignored here (drift, status and parity --live use it)"
             )
         with RenderClient.from_env(env, api_key=None if key is None else key.value,

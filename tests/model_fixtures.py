@@ -73,8 +73,7 @@ def make_config(values: Mapping[str, object], secret: frozenset[str] = SECRET_NA
     config = {}
     for name, value in values.items():
         text = json.dumps(value) if isinstance(value, dict) else str(value)
-        config[name] = config_value(text, secret=name in secret,
-                                    obj=value if isinstance(value, dict) else None)
+        config[name] = config_value(text, secret=name in secret)
     return config
 
 

@@ -169,6 +169,7 @@ def test_a_broken_stack_fails_preview_with_check_findings_and_writes_nothing(
     with pytest.raises(StackHasFindings) as failure:
         world.preview("production")
     text = str(failure.value)
+    assert [f.to_dict() for f in failure.value.findings] == errors
     for finding in errors:
         assert finding["message"] in text
         assert finding["hint"] in text

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pulumi
 import pytest
 from model_fixtures import EXAMPLE_VALUES, REPO, SECRET_NAMES, example_config
 
 from envparity.core.desired import DesiredService
+from envparity.core.errors import CatalogError, EnvparityError, StackHasFindings
+from envparity.core.findings import Severity
 from envparity.core.plan import desired_state
 from envparity.core.secret import Secret
+from envparity.core.stackvalues import ConfigValue
+from envparity.plugins.provider.config import settings_from
+from envparity.plugins.provider.props import Sealed
 from envparity.stack import program
 from envparity.stack.catalog import load_catalog
 
@@ -51,7 +59,7 @@ class Ran:
 
 
 def run_program(stack: str, values: Mapping[str, object],
-                live: program.LiveEnv | None = None) -> Ran:
+                live: program.LiveEnv | None = None, **options: Any) -> Ran:
     recorder, lines = Recorder(), Lines()
     logger = logging.getLogger(f"pulumi-mock-{id(recorder)}")
     logger.addHandler(lines)
@@ -63,7 +71,7 @@ def run_program(stack: str, values: Mapping[str, object],
     )
 
     def body() -> pulumi.Output[list[Any]]:
-        created = program.run(live, repo=REPO)
+        created = program.run(live, **{"repo": REPO, **options})
         return pulumi.Output.all(*[r.id for r in created.values()])
 
     # `runtime.test` drives the event loop until every registration is done.
@@ -129,6 +137,42 @@ def test_broken_stack_fails_the_program_with_checks_messages() -> None:
     assert "fake-pw" not in str(caught.value)
 
 
+def test_a_refused_stack_hands_checks_findings_over_after_one_config_read() -> None:
+    values = dict(EXAMPLE_VALUES["production"])
+    values["envparity:WORKER_MAX_RETRIES"] = "1.0"
+    del values["envparity:DOCUMENT_ENCRYPTION_KEY"]
+    reads: list[Mapping[str, ConfigValue]] = []
+
+    def read_config() -> Mapping[str, ConfigValue]:
+        reads.append(program.runtime_config())
+        return reads[-1]
+
+    refusals: list[EnvparityError] = []
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("production", values, read_config=read_config, refused=refusals.append)
+    assert len(reads) == 1
+    [refusal] = refusals
+    assert isinstance(refusal, StackHasFindings)
+    assert refusal.exit_code == 2
+    check = desired_state(CATALOG, "production", example_config(
+        "production", WORKER_MAX_RETRIES="1.0", DOCUMENT_ENCRYPTION_KEY=None),
+        location="Pulumi.production.yaml")[1]
+    assert list(refusal.findings) == [f for f in check if f.severity is Severity.ERROR]
+    assert str(refusal) == str(caught.value)
+
+
+def test_a_broken_catalog_is_handed_over_as_the_catalog_error(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "catalog.yaml").write_text("version: 1\nstacks: []\n")
+    refusals: list[EnvparityError] = []
+    with pytest.raises(pulumi.RunError) as caught:
+        run_program("staging", EXAMPLE_VALUES["staging"], repo=tmp_path, refused=refusals.append)
+    [refusal] = refusals
+    assert isinstance(refusal, CatalogError)
+    assert refusal.findings
+    assert str(caught.value) == refusal.render()
+
+
 def test_live_keys_are_preserved_retired_or_named_before_removal() -> None:
     live = {"worker": {"PYTHON_VERSION": Secret("3.11.9"), "SUPABASE_DB_URL": Secret("x"),
                        "FOO": Secret("bar"), "JWT_SECRET_KEY": Secret("old")},
@@ -149,6 +193,66 @@ def test_without_live_env_preserved_keys_are_flagged() -> None:
     ran = run_program("staging", EXAMPLE_VALUES["staging"])
     assert any(line.startswith("WARNING: api: Render's current env was not read")
                and "PYTHON_VERSION" in line for line in ran.logs)
+
+
+class Render:
+    """A Render that has no env for anyone, and the key every request came with."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.keys.append(request.headers["Authorization"].removeprefix("Bearer "))
+        return httpx.Response(200, json=[])
+
+
+def read_with(environ: Mapping[str, str], render: Render) -> program.LiveReader:
+    return functools.partial(program.read_render, environ=environ,
+                             transport=httpx.MockTransport(render))
+
+
+def provider_key(values: Mapping[str, object], environ: Mapping[str, str]) -> Secret | None:
+    """The key the provider writes with, configured as the engine configures it."""
+    args = {"apiKey": Sealed(str(values["render:apiKey"]))} if "render:apiKey" in values else {}
+    return settings_from(args, {}, environ).api_key
+
+
+@pytest.mark.parametrize("environ", [
+    {"RENDER_APIKEY": "rnd_community_name"},
+    {"RENDER_API_KEY": "rnd_exported", "RENDER_APIKEY": "rnd_exported"},
+], ids=["community-variable", "both-variables-agree"])
+def test_without_a_stack_key_the_program_reads_with_the_providers_key(
+    environ: dict[str, str],
+) -> None:
+    values = {k: v for k, v in EXAMPLE_VALUES["staging"].items() if k != "render:apiKey"}
+    render = Render()
+    run_program("staging", values, live_reader=read_with(environ, render))
+    assert render.keys
+    assert {Secret(key) for key in render.keys} == {provider_key(values, environ)}
+
+
+def test_the_stacks_key_wins_for_both_and_an_exported_other_key_is_named() -> None:
+    values = EXAMPLE_VALUES["production"]
+    environ = {"RENDER_API_KEY": "rnd_exported_other"}
+    render = Render()
+    ran = run_program("production", values, live_reader=read_with(environ, render))
+    assert set(render.keys) == {values["render:apiKey"]}
+    assert provider_key(values, environ) == Secret(str(values["render:apiKey"]))
+    [warning] = [line for line in ran.logs if "render:apiKey" in line]
+    assert warning.startswith("WARNING: render:apiKey of stack production is the key")
+    assert "RENDER_API_KEY holds a different key, ignored here" in warning
+    assert "rnd_" not in warning
+
+
+def test_two_exported_keys_that_differ_stop_the_program_before_any_read() -> None:
+    values = {k: v for k, v in EXAMPLE_VALUES["staging"].items() if k != "render:apiKey"}
+    environ = {"RENDER_API_KEY": "rnd_one", "RENDER_APIKEY": "rnd_other"}
+    render = Render()
+    with pytest.raises(pulumi.RunError, match="RENDER_API_KEY and RENDER_APIKEY hold different"):
+        run_program("staging", values, live_reader=read_with(environ, render))
+    assert render.keys == []
+    with pytest.raises(EnvparityError, match="RENDER_API_KEY and RENDER_APIKEY hold different"):
+        provider_key(values, environ)
 
 
 SERVICE = DesiredService(name="worker", service_id="srv-x", render_type="background_worker",

@@ -160,3 +160,33 @@ def test_settings_refuse_a_host_with_a_scheme_and_bad_flags() -> None:
         settings_from({"deployOnChange": "sometimes"}, {}, {})
     failures = check_config({"deployOnChange": True, "clearCacheOnServiceUpdateDeployments": "x"})
     assert [f.property for f in failures] == ["clearCacheOnServiceUpdateDeployments"]
+
+
+@pytest.mark.parametrize("env", [
+    {},
+    {"RENDER_API_HOST": "127.0.0.1:8443"},
+    {"RENDER_API_URL": "https://127.0.0.1:9/v1"},
+    {"RENDER_API_URL": "http://localhost:9/v1"},
+    {"RENDER_API_URL": "https://127.0.0.1:8443/v1/", "RENDER_API_HOST": "127.0.0.1:8443"},
+])
+def test_the_provider_goes_where_envparitys_client_goes(env: dict[str, str]) -> None:
+    with RenderClient.from_env({**env, "RENDER_API_KEY": API_KEY}) as client:
+        assert settings_from({}, {}, env).base_url.rstrip("/") == client.base_url
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"RENDER_API_URL": "https://127.0.0.1:9/v1", "RENDER_API_HOST": "127.0.0.1:8443"},
+     "RENDER_API_HOST"),
+    ({"RENDER_API_URL": "http://render.example.com/v1"}, "plain http://"),
+    ({"RENDER_API_KEY": "rnd_one", "RENDER_APIKEY": "rnd_other"}, "RENDER_APIKEY"),
+], ids=["url-and-host-apart", "plaintext-http", "two-keys"])
+def test_settings_refuse_what_envparitys_client_refuses(env: dict[str, str], named: str) -> None:
+    with pytest.raises(EnvparityError, match=named):
+        settings_from({}, {}, env)
+    with pytest.raises(EnvparityError, match=named):
+        RenderClient.from_env({"RENDER_API_KEY": "rnd_one", **env})
+
+
+def test_the_stacks_key_wins_over_both_variables() -> None:
+    env = {"RENDER_API_KEY": "rnd_one", "RENDER_APIKEY": "rnd_other"}
+    assert settings_from({"apiKey": Sealed("rnd_stack")}, {}, env).api_key == Secret("rnd_stack")

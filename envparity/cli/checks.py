@@ -34,8 +34,12 @@ _EXIT_CODES = """exit codes:
      service id, Render unavailable or rate limiting after retries), or bad input
 
 environment:
-  RENDER_API_KEY             Render API key (required)
-  RENDER_API_URL             API base URL (default https://api.render.com/v1)
+  RENDER_API_KEY             Render API key (required; RENDER_APIKEY is read too, and
+                             the two holding different keys is refused)
+  RENDER_API_URL             API base URL (default https://api.render.com/v1); plain
+                             http:// only to loopback
+  RENDER_API_HOST            host:port (https) the provider uses; if both are set they
+                             must name the same place
   SSL_CERT_FILE              CA bundle for RENDER_API_URL
   ENVPARITY_FINGERPRINT_KEY  key of the secret fingerprints; set the same one wherever
                              reports are compared (default: a per-user key file)

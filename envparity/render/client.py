@@ -32,6 +32,7 @@ from envparity.core.secret import MASK, EnvValue, Secret, reveal
 from envparity.render.endpoint import (
     DEFAULT_BASE_URL,
     BearerAuth,
+    api_key_from,
     base_url_from_env,
     cert_rejected,
     tls_verify,
@@ -134,18 +135,19 @@ class RenderClient:
         cls, environ: Mapping[str, str] | None = None, *, api_key: Secret | None = None,
         **kw: Any,
     ) -> RenderClient:
-        """Configured as a user would: `RENDER_API_KEY` (unless a key is given, such as a
-        stack's `render:apiKey`), `base_url_from_env`, and `SSL_CERT_FILE` to trust."""
+        """Configured as a user would: the key from `api_key_from` (a given key, such as a
+        stack's `render:apiKey`, else `RENDER_API_KEY`), `base_url_from_env`, and
+        `SSL_CERT_FILE` to trust."""
         env = os.environ if environ is None else environ
-        key = api_key or Secret(env.get("RENDER_API_KEY", "").strip())
-        if not key.reveal():
+        key = api_key_from(api_key, env)
+        if key is None:
             raise EnvparityError(
                 "RENDER_API_KEY is not set",
                 hint="create an API key in Render's Account Settings and export RENDER_API_KEY",
             )
         if env.get("SSL_CERT_FILE") and "verify" not in kw:
             kw["verify"] = env["SSL_CERT_FILE"]
-        return cls(base_url=base_url_from_env(env), api_key=key, **kw)
+        return cls(base_url=base_url_from_env(env), api_key=key.value, **kw)
 
     def close(self) -> None:
         self._http.close()

@@ -1,8 +1,10 @@
 """The only reader of stack config: the pulumi CLI decrypts, envparity never parses ciphertext.
 
-`read_stack_config` runs `pulumi config --json --show-secrets` and wraps every secret in
-`Secret` at once. `ensure_local_stacks` creates the example stacks in the project-local
-file backend (a fresh clone has the stack files but not the ignored `.state/`).
+`read_stack_config` runs `pulumi config --json --show-secrets` and hands each entry's name,
+text and secretness to the one parser (`core.stackvalues.parse_config`), which wraps every
+secret in `Secret` at once; the Pulumi program feeds the same parser.
+`ensure_local_stacks` creates the example stacks in the project-local file backend (a
+fresh clone has the stack files but not the ignored `.state/`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from pathlib import Path
 from typing import Final
 
 from envparity.core.errors import EnvparityError
-from envparity.core.stackvalues import ConfigValue, config_value
+from envparity.core.stackvalues import ConfigValue, parse_config
 from envparity.stack.toolchain import pulumi_bin, pulumi_env, redacted_backend, repo_root
 
 __all__ = [
     "ConfigValue",
     "ensure_local_stacks",
     "main",
+    "parse_cli_config",
     "read_stack_config",
     "uses_local_backend",
 ]
@@ -87,23 +90,26 @@ def read_stack_config(
     done = _run(repo, ["config", "--json", "--show-secrets", "--stack", stack], env)
     if done.returncode != 0:
         raise _failure(stack, done.stderr)
+    return parse_cli_config(done.stdout, stack=stack)
+
+
+def parse_cli_config(stdout: str, *, stack: str) -> dict[str, ConfigValue]:
+    """What `pulumi config --json --show-secrets` printed, as ConfigValues.
+
+    Only `value` (the text a program also gets) and `secret` are used; `objectValue` is
+    left out on purpose so that `check` sees exactly what the program sees.
+    """
     try:
-        raw = json.loads(done.stdout)
+        raw = json.loads(stdout)
     except json.JSONDecodeError:
         raise EnvparityError(f"pulumi printed no JSON config for stack {stack}",
                              hint="check that the pinned pulumi is used (make setup)") from None
     if not isinstance(raw, dict):
         raise EnvparityError(f"unexpected config shape for stack {stack}", hint=_SETUP_HINT)
-    config: dict[str, ConfigValue] = {}
-    for name, entry in raw.items():
-        if not isinstance(entry, dict):
-            continue
-        secret = bool(entry.get("secret", False))
-        text = entry.get("value")
-        config[name] = config_value(
-            "" if text is None else str(text), secret=secret, obj=entry.get("objectValue")
-        )
-    return config
+    return parse_config(
+        (str(name), entry.get("value"), bool(entry.get("secret", False)))
+        for name, entry in raw.items() if isinstance(entry, dict)
+    )
 
 
 def _stack_names(repo: Path, env: Mapping[str, str]) -> set[str]:

@@ -3,12 +3,13 @@
 The program runs inline (in this process), so no separate language host is needed; the
 `pulumi` CLI, the backend and the `render` provider plugin are the real ones. The program
 reads each service's live env from Render first (`program.read_render`): preserved keys
-are carried over, and keys the update would delete are named in the preview.
+are carried over, and keys the update would delete are named in the preview. A stack the
+program refuses comes back as data (`program.Refusal`), never re-read or scraped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,9 +18,7 @@ from pulumi import automation as auto
 from semver import VersionInfo
 
 from envparity.core.errors import EnvparityError, StackHasFindings
-from envparity.core.findings import Severity
 from envparity.stack import program
-from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import PULUMI_VERSION, pulumi_bin, pulumi_env, redacted_backend
 
 __all__ = ["EngineResult", "preview", "up"]
@@ -65,7 +64,7 @@ def _counts(summary: Mapping[Any, int]) -> dict[str, int]:
     return {str(getattr(op, "value", op)): n for op, n in summary.items()}
 
 
-def _workspace_stack(stack: str, *, repo: Path) -> auto.Stack:
+def _workspace_stack(stack: str, *, repo: Path, refused: program.Refusal) -> auto.Stack:
     binary = pulumi_bin(repo)
     if not binary.exists():
         raise EnvparityError(f"{binary} is missing", hint="run `make setup`")
@@ -80,7 +79,7 @@ def _workspace_stack(stack: str, *, repo: Path) -> auto.Stack:
     )
 
     def inline() -> None:
-        program.run(repo=repo, live_reader=program.read_render)
+        program.run(repo=repo, live_reader=program.read_render, refused=refused)
 
     try:
         return auto.select_stack(
@@ -93,21 +92,21 @@ def _workspace_stack(stack: str, *, repo: Path) -> auto.Stack:
         ) from exc
 
 
-def _failure(verb: str, stack: str, repo: Path, exc: auto.CommandError) -> EnvparityError:
+def _failure(
+    verb: str, stack: str, exc: auto.CommandError, refusals: Sequence[EnvparityError]
+) -> EnvparityError:
     """Why the engine stopped, without repeating the whole streamed output.
 
-    A stack `check` refuses is reported with check's own findings and exit 2; anything
-    else keeps only the end of pulumi's stderr.
+    When the program refused the stack it handed over why, as data: check's own findings
+    (exit 2) or the catalog's errors, with no second read of the stack. Anything else
+    keeps only the end of pulumi's stderr.
     """
-    _, findings = load_desired(stack, repo=repo)
-    errors = [f for f in findings if f.severity is Severity.ERROR]
-    if errors:
-        return StackHasFindings(
-            f"pulumi {verb} of {stack} stopped: envparity check found {len(errors)} error(s); "
-            "nothing was changed on Render:\n" + "\n".join(f.render() for f in errors),
-            errors,
-            hint=f"envparity check --stack {stack}",
-        )
+    if refusals:
+        refusal = refusals[-1]
+        if isinstance(refusal, StackHasFindings):
+            return StackHasFindings(f"pulumi {verb} of {stack} stopped: {refusal}",
+                                    refusal.findings, hint=refusal.hint)
+        return refusal
     _, _, stderr = str(exc).partition("\n stderr: ")
     tail = [line for line in stderr.strip().splitlines() if line.strip()][-_STDERR_LINES:]
     return EnvparityError(f"pulumi {verb} of {stack} failed:\n" + "\n".join(tail))
@@ -116,11 +115,12 @@ def _failure(verb: str, stack: str, repo: Path, exc: auto.CommandError) -> Envpa
 def _drive(
     verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R]
 ) -> _R:
-    ws_stack = _workspace_stack(stack, repo=repo)
+    refusals: list[EnvparityError] = []
+    ws_stack = _workspace_stack(stack, repo=repo, refused=refusals.append)
     try:
         return action(ws_stack)
     except auto.CommandError as exc:
-        raise _failure(verb, stack, repo, exc) from None
+        raise _failure(verb, stack, exc, refusals) from None
 
 
 def preview(

@@ -9,29 +9,32 @@ dropped on purpose (`retired`) or named in a warning before the update removes t
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pulumi
 import pulumi_render as render
 from pulumi.runtime import config as runtime_settings
 
 from envparity.checks.common import read_live_env
 from envparity.core.desired import DesiredService, DesiredStack
-from envparity.core.errors import CatalogError, EnvparityError, ReadError
+from envparity.core.errors import CatalogError, EnvparityError, ReadError, StackHasFindings
 from envparity.core.findings import Severity
 from envparity.core.plan import desired_state, stack_file
 from envparity.core.secret import EnvValue, Secret, reveal
-from envparity.core.stackvalues import ConfigValue, config_value
+from envparity.core.stackvalues import ConfigValue, parse_config
 from envparity.render.client import RenderClient
+from envparity.render.endpoint import api_key_from
 from envparity.stack.catalog import load_catalog
 from envparity.stack.toolchain import repo_root
 
 __all__ = [
     "LiveEnv",
     "MergedEnv",
+    "Refusal",
     "declare",
     "env_var_args",
     "merge_live",
@@ -45,6 +48,8 @@ __all__ = [
 LiveEnv = Mapping[str, Mapping[str, Secret]]
 """Service name -> the env Render has now, values always wrapped."""
 LiveReader = Callable[[DesiredStack, Mapping[str, ConfigValue]], LiveEnv]
+Refusal = Callable[[EnvparityError], None]
+"""Receives why the program refused a stack, before the run stops."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,36 +103,43 @@ def runtime_config() -> dict[str, ConfigValue]:
     """The stack's config as the engine handed it to this program, secretness included."""
     raw: dict[str, object] = {**runtime_settings.get_config_env(), **runtime_settings.CONFIG.get()}
     secret_keys = set(runtime_settings.get_config_secret_keys_env())
-    config = {}
-    for name, value in raw.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        obj: object = None
-        if text.startswith("{"):
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError:
-                obj = None
-        secret = runtime_settings.is_config_secret(name) or name in secret_keys
-        config[name] = config_value(text, secret=secret, obj=obj)
-    return config
+    return parse_config(
+        (name, value, runtime_settings.is_config_secret(name) or name in secret_keys)
+        for name, value in raw.items()
+    )
 
 
-def validated_desired(repo: Path, stack: str, config: Mapping[str, ConfigValue]) -> DesiredStack:
-    """The same validation as `check --stack`; raises RunError with its rendered findings."""
+def validated_desired(
+    repo: Path, stack: str, config: Mapping[str, ConfigValue], *,
+    refused: Refusal | None = None,
+) -> DesiredStack:
+    """The same validation as `check --stack`; raises RunError with its rendered findings.
+
+    `refused` gets the error as data first (`StackHasFindings` with check's findings, or
+    the `CatalogError`), so the engine in this process can report it without reading the
+    stack again; plain `pulumi preview` has only the RunError text.
+    """
     try:
         catalog = load_catalog(repo)
     except CatalogError as exc:
+        if refused is not None:
+            refused(exc)
         raise pulumi.RunError(exc.render()) from None
     desired, findings = desired_state(catalog, stack, config, location=stack_file(stack))
     for finding in findings:
         if finding.severity is Severity.WARNING:
             pulumi.log.warn(finding.render())
     if desired is None:
-        errors = [f.render() for f in findings if f.severity is Severity.ERROR]
-        raise pulumi.RunError(
+        errors = [f for f in findings if f.severity is Severity.ERROR]
+        refusal = StackHasFindings(
             f"envparity check found {len(errors)} error(s) in {stack_file(stack)}; "
-            "nothing will be changed:\n" + "\n".join(errors)
+            "nothing is changed on Render:\n" + "\n".join(f.render() for f in errors),
+            errors,
+            hint=f"envparity check --stack {stack}",
         )
+        if refused is not None:
+            refused(refusal)
+        raise pulumi.RunError(str(refusal))
     return desired
 
 
@@ -157,16 +169,28 @@ def declare(
     return resources
 
 
-def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveEnv:
-    """Each service's env on Render now, read with the stack's own `render:apiKey`.
+def read_render(
+    desired: DesiredStack, config: Mapping[str, ConfigValue], *,
+    environ: Mapping[str, str] | None = None, transport: httpx.BaseTransport | None = None,
+) -> LiveEnv:
+    """Each service's env on Render now, read with the key the provider writes with.
 
     A service that cannot be read stops the program: planning a replace-all write without
     knowing what it would delete is exactly the blind spot envparity exists to close.
     """
+    env = os.environ if environ is None else environ
     entry = config.get("render:apiKey")
-    key = None if entry is None else Secret(reveal(entry.value))
     try:
-        with RenderClient.from_env(api_key=key) as client:
+        key = api_key_from(None if entry is None else entry.value, env)
+        if key is not None and key.ignored:
+            holds = "holds" if len(key.ignored) == 1 else "hold"
+            pulumi.log.warn(
+                f"render:apiKey of stack {desired.stack} is the key preview and up read and "
+                f"write Render with; {' and '.join(key.ignored)} {holds} a different key, "
+                "ignored here (drift, status and parity --live use it)"
+            )
+        with RenderClient.from_env(env, api_key=None if key is None else key.value,
+                                   transport=transport) as client:
             results = read_live_env(client, desired.services)
     except EnvparityError as exc:
         raise pulumi.RunError(exc.render()) from None
@@ -184,11 +208,14 @@ def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> Liv
 def run(
     live: LiveEnv | None = None, *, repo: Path | None = None,
     live_reader: LiveReader | None = None,
+    read_config: Callable[[], Mapping[str, ConfigValue]] = runtime_config,
+    refused: Refusal | None = None,
 ) -> dict[str, render.services.EnvVarsForService]:
     """The program body: `__main__.py` and the Automation API inline program call this
-    with `live_reader=read_render`; tests hand `live` in directly."""
-    config = runtime_config()
-    desired = validated_desired(repo or repo_root(), pulumi.get_stack(), config)
+    with `live_reader=read_render` (the engine also with `refused`); tests hand `live` in
+    directly."""
+    config = read_config()
+    desired = validated_desired(repo or repo_root(), pulumi.get_stack(), config, refused=refused)
     if live is None and live_reader is not None:
         live = live_reader(desired, config)
     return declare(desired, live)

@@ -1,9 +1,10 @@
 """Provider configuration: the `render:*` stack config plus where Render is.
 
-`render:apiKey` is the community provider's key (a secret; `RENDER_APIKEY` or
-`RENDER_API_KEY` in the environment as a fallback). `RENDER_API_HOST` (host:port, https
-only) points the provider at another Render, such as the project's emulator, and
-`SSL_CERT_FILE` names the CA bundle to trust for it.
+`render:apiKey` is the community provider's key (a secret; `RENDER_API_KEY` or
+`RENDER_APIKEY` in the environment as a fallback). Where Render is and which key wins are
+decided by `envparity.render.endpoint`, the same code the program reads Render with:
+`RENDER_API_HOST` (host:port, https) or `RENDER_API_URL` point it at another Render, such
+as the project's emulator, and `SSL_CERT_FILE` names the CA bundle to trust for it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from envparity.core.errors import EnvparityError
 from envparity.core.secret import Secret
 from envparity.plugins.provider.envvars import CheckFailure
 from envparity.plugins.provider.props import Prop, is_unknown, unseal
-from envparity.render.client import DEFAULT_BASE_URL
+from envparity.render.endpoint import DEFAULT_BASE_URL, api_key_from, base_url_from_env
 
 __all__ = ["Settings", "check_config", "settings_from"]
 
@@ -68,18 +69,6 @@ def check_config(news: Mapping[str, Prop]) -> list[CheckFailure]:
     return failures
 
 
-def _base_url(environ: Mapping[str, str]) -> str:
-    host = environ.get("RENDER_API_HOST", "").strip()
-    if not host:
-        return DEFAULT_BASE_URL
-    if "/" in host:
-        raise EnvparityError(
-            f"RENDER_API_HOST must be host:port, got a value with a path or scheme: {host}",
-            hint="e.g. RENDER_API_HOST=127.0.0.1:8443 (https is implied)",
-        )
-    return f"https://{host}/v1"
-
-
 def settings_from(
     args: Mapping[str, Prop],
     variables: Mapping[str, str],
@@ -93,7 +82,7 @@ def settings_from(
         found = _text(args.get(name))
         return found if found is not None else flat.get(name)
 
-    key = get("apiKey") or env.get("RENDER_APIKEY") or env.get("RENDER_API_KEY")
+    key = api_key_from(get("apiKey"), env)
     failures = check_config({"deployOnChange": get("deployOnChange"),
                              "clearCacheOnServiceUpdateDeployments":
                                  get("clearCacheOnServiceUpdateDeployments")})
@@ -103,8 +92,8 @@ def settings_from(
             hint="fix the value with pulumi config set",
         )
     return Settings(
-        api_key=Secret(key) if key else None,
-        base_url=_base_url(env),
+        api_key=None if key is None else key.value,
+        base_url=base_url_from_env(env),
         verify=env.get("SSL_CERT_FILE") or True,
         deploy_on_change=(get("deployOnChange") or "true").lower() == "true",
         clear_cache=get("clearCacheOnServiceUpdateDeployments") == "clear",

@@ -106,6 +106,7 @@ class PulumiRun:
             "ran": self.ran,
             "ok": self.ok,
             "changes": dict(sorted(self.changes.items())),
+            "changed": self.changed,
             "note": self.note or None,
             "output": list(self.output),
         }

@@ -123,9 +123,9 @@ def _service_title(svc: Data) -> str:
 
 def _pulumi_heading(pulumi: Data) -> list[str]:
     if not pulumi["ran"]:
-        return [f"pulumi preview did not run: {pulumi['note']}"]
+        return ["pulumi preview did not run" + (f": {pulumi['note']}" if pulumi["note"] else "")]
     counts = ", ".join(f"{op} {n}" for op, n in pulumi["changes"].items())
-    outcome = "succeeded" if pulumi["ok"] else f"failed: {pulumi['note']}"
+    outcome = "succeeded" if pulumi["ok"] else f"failed: {pulumi['note'] or 'see its output'}"
     return [f"pulumi preview {outcome}" + (f" ({counts})" if counts else "") + ":"]
 
 
@@ -148,7 +148,7 @@ def _markdown(data: Data) -> str:
     failed = data["exit_code"] != 0
     icon = "❌" if failed else "✅"
     out = [f"## envparity preview of `{data['stack']}`", "",
-           f"{icon} **{markdown_text(_verdict(data))}**"]
+           f"{icon} **{_verdict(data)}**"]
     out += _md_signals(data)
     out += _md_check(data)
     unchanged = []

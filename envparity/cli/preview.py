@@ -86,7 +86,9 @@ def _pulumi(args: argparse.Namespace, report: PreviewReport, repo: Path) -> Pulu
         result = engine.preview(args.stack, repo=repo, refresh=args.refresh,
                                 on_output=lambda line: lines.append(line.rstrip("\n")))
     except EnvparityError as exc:
-        return PulumiRun(ran=True, ok=False, output=tuple(lines), note=str(exc))
+        # The first line says what failed; the rest (pulumi's stderr) goes with its output.
+        message = str(exc).splitlines() or ["pulumi preview failed"]
+        return PulumiRun(ran=True, ok=False, output=(*lines, *message), note=message[0])
     return PulumiRun(ran=True, ok=True, output=tuple(lines), changes=result.changes,
                      changed=result.changed)
 

@@ -6,10 +6,10 @@ import dataclasses
 import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from drift_fixtures import CANARY, FP_KEY, IDS, desired_stack, pooler_url
 
 from envparity.checks.parity import stack_specific_keys
@@ -17,10 +17,10 @@ from envparity.checks.preview import PreviewReport, PulumiRun, build_preview, pr
 from envparity.checks.previewdoc import PREVIEW_FORMATS, render_preview
 from envparity.core.changes import url_downgrade
 from envparity.core.desired import DesiredStack
-from envparity.core.errors import ReadError
+from envparity.core.errors import CatalogError, ReadError
 from envparity.core.findings import ExitCode, Finding
 from envparity.core.secret import EnvValue, Secret, reveal
-from envparity.core.spec import ReviewSignals
+from envparity.core.spec import ReviewSignals, parse_catalog
 from envparity.emulator.scenarios import direct_host_url
 from envparity.stack.catalog import load_catalog
 from envparity.stack.toolchain import repo_root
@@ -248,14 +248,18 @@ def test_previous_stack_follows_the_catalogs_order() -> None:
     assert previous_stack(("staging",), "other") is None
 
 
-def test_review_settings_are_strict(tmp_path: Path) -> None:
-    from envparity.core.errors import CatalogError
-    from envparity.core.spec import parse_catalog
-
-    text = (repo_root() / "stacks" / "catalog.yaml").read_text()
-    catalog = parse_catalog(text + "\nreview:\n  parity_ahead: false\n")
-    assert catalog.review == ReviewSignals(parity_ahead=False)
-    with pytest.raises(CatalogError, match="review"):
-        parse_catalog(text + "\nreview:\n  parity_ahaed: false\n")
-    with pytest.raises(CatalogError, match="review"):
-        parse_catalog(text + "\nreview:\n  parity_ahead: \"no\"\n")
+@pytest.mark.parametrize(("review", "problem"), [
+    ({"parity_ahead": False}, None),
+    ({}, None),
+    ({"parity_ahaed": False}, "review.parity_ahaed"),
+    ({"parity_ahead": "no"}, "review.parity_ahead"),
+])
+def test_review_settings_are_strict(review: dict[str, object], problem: str | None) -> None:
+    raw = yaml.safe_load((repo_root() / "stacks" / "catalog.yaml").read_text())
+    raw["review"] = review
+    text = yaml.safe_dump(raw)
+    if problem is None:
+        assert parse_catalog(text).review == ReviewSignals(**review)
+        return
+    with pytest.raises(CatalogError, match=re.escape(problem)):
+        parse_catalog(text)

@@ -65,7 +65,7 @@ class SignalHit:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ServicePreview:
     service: str
     service_id: str
@@ -162,7 +162,7 @@ def previous_stack(stacks: Sequence[str], stack: str) -> str | None:
     return stacks[index - 1] if index > 0 else None
 
 
-def _hit(signal: Signal, settings: ReviewSignals, service: str, key: str | None,
+def _hit(signal: Signal, settings: ReviewSignals, *, service: str, key: str | None,
          message: str) -> SignalHit:
     return SignalHit(signal=signal, enabled=bool(getattr(settings, signal.setting)),
                      service=service, key=key, message=message)
@@ -171,17 +171,19 @@ def _hit(signal: Signal, settings: ReviewSignals, service: str, key: str | None,
 def _change_hits(svc: ServicePreview, settings: ReviewSignals) -> list[SignalHit]:
     hits = []
     if svc.error is not None:
-        hits.append(_hit(Signal.RENDER_UNREADABLE, settings, svc.service, None,
-                         f"could not read {svc.service} ({svc.service_id}) on Render "
+        hits.append(_hit(Signal.RENDER_UNREADABLE, settings, service=svc.service, key=None,
+                         message=f"could not read {svc.service} ({svc.service_id}) on Render "
                          f"({svc.error.reason}): {svc.error.message}"))
     for change in svc.changes:
         if change.downgrade:
-            hits.append(_hit(Signal.URL_CLASS_WORSE, settings, svc.service, change.key,
-                             f"{change.key} moves {change.downgrade}"))
+            hits.append(_hit(Signal.URL_CLASS_WORSE, settings, service=svc.service,
+                             key=change.key, message=f"{change.key} moves {change.downgrade}"))
         if change.reason is RemovalReason.UNDECLARED:
-            hits.append(_hit(Signal.UNDECLARED_REMOVAL, settings, svc.service, change.key,
-                             f"{change.key} is on Render but was never declared; this update "
-                             "deletes it (declare it, or list it under preserve to keep it)"))
+            hits.append(_hit(Signal.UNDECLARED_REMOVAL, settings, service=svc.service,
+                             key=change.key,
+                             message=f"{change.key} is on Render but was never declared; "
+                             "this update deletes it (declare it, or list it under preserve "
+                             "to keep it)"))
     return hits
 
 
@@ -198,8 +200,8 @@ def _declared_side(stack: str, svc: DesiredService) -> SideEnv:
 def _parity_hits(
     svc: DesiredService,
     preview: ServicePreview,
-    previous: DesiredStack,
     *,
+    previous: DesiredStack,
     stack: str,
     settings: ReviewSignals,
     stack_specific: frozenset[str],
@@ -215,8 +217,9 @@ def _parity_hits(
         stack_specific=stack_specific, fingerprint_key=fingerprint_key,
     )
     return [
-        _hit(Signal.PARITY_AHEAD, settings, svc.name, item.key,
-             f"{stack} gets a {item.key} that {previous.stack} does not declare: {item.message}")
+        _hit(Signal.PARITY_AHEAD, settings, service=svc.name, key=item.key,
+             message=f"{stack} gets a {item.key} that {previous.stack} does not declare: "
+             f"{item.message}")
         for item in items
         if item.key in touched
     ]
@@ -238,14 +241,14 @@ def build_preview(
     signals: list[SignalHit] = []
     for svc, observed in zip(desired.services, live, strict=True):
         if isinstance(observed, ReadError):
-            preview = ServicePreview(svc.name, svc.service_id, error=observed)
+            preview = ServicePreview(service=svc.name, service_id=svc.service_id, error=observed)
         else:
             changes = service_changes(svc, observed, fingerprint_key=fingerprint_key)
-            preview = ServicePreview(svc.name, svc.service_id, changes)
+            preview = ServicePreview(service=svc.name, service_id=svc.service_id, changes=changes)
         services.append(preview)
         signals += _change_hits(preview, settings)
         if previous is not None:
-            signals += _parity_hits(svc, preview, previous, stack=desired.stack,
+            signals += _parity_hits(svc, preview, previous=previous, stack=desired.stack,
                                     settings=settings, stack_specific=stack_specific,
                                     fingerprint_key=fingerprint_key)
     return PreviewReport(

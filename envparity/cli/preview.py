@@ -61,7 +61,7 @@ def _read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> Li
 
 
 def _previous(
-    catalog: Catalog, stack: str, repo: Path
+    catalog: Catalog, stack: str, *, repo: Path
 ) -> tuple[DesiredStack | None, list[str]]:
     """The declaration the parity signal compares with, or a note saying why there is none."""
     before = previous_stack(catalog.stacks, stack)
@@ -74,7 +74,7 @@ def _previous(
     return build_desired(catalog, before, config), []
 
 
-def _pulumi(args: argparse.Namespace, report: PreviewReport, repo: Path) -> PulumiRun:
+def _pulumi(args: argparse.Namespace, report: PreviewReport, *, repo: Path) -> PulumiRun:
     if report.check:
         return PulumiRun(ran=False, note="envparity check refuses the stack")
     if any(s.error is not None for s in report.services):
@@ -93,7 +93,7 @@ def _pulumi(args: argparse.Namespace, report: PreviewReport, repo: Path) -> Pulu
                      changed=result.changed)
 
 
-def _emit(text: str, args: argparse.Namespace, report: PreviewReport) -> None:
+def _emit(text: str, args: argparse.Namespace, *, report: PreviewReport) -> None:
     if args.output is None:
         sys.stdout.write(text)
         return
@@ -110,7 +110,7 @@ def build_report(args: argparse.Namespace, repo: Path) -> PreviewReport:
     catalog = load_catalog(repo)
     with ThreadPoolExecutor(max_workers=2) as pool:
         config_job = pool.submit(read_stack_config, args.stack, repo=repo)
-        previous_job = pool.submit(_previous, catalog, args.stack, repo)
+        previous_job = pool.submit(_previous, catalog, args.stack, repo=repo)
         config = config_job.result()
         previous, notes = previous_job.result()
     findings: list[Finding] = stack_findings(catalog, args.stack, config,
@@ -131,8 +131,8 @@ def build_report(args: argparse.Namespace, repo: Path) -> PreviewReport:
 def run_preview(args: argparse.Namespace) -> int:
     repo = repo_root()
     report = build_report(args, repo)
-    report = replace(report, pulumi=_pulumi(args, report, repo))
-    _emit(render_preview(report.to_dict(), args.format), args, report)
+    report = replace(report, pulumi=_pulumi(args, report, repo=repo))
+    _emit(render_preview(report.to_dict(), args.format), args, report=report)
     changed = report.changed or report.pulumi.changed
     if args.expect_no_changes and report.exit_code is ExitCode.CLEAN and changed:
         print(f"changes were proposed for {args.stack}, none were expected", file=sys.stderr)

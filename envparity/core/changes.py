@@ -110,7 +110,7 @@ def url_downgrade(old: EnvValue | None, new: EnvValue | None) -> str | None:
     return "; ".join(reasons) or None
 
 
-def _change(item: EnvDiffItem, declared: EnvValue | None, live: Secret | None) -> KeyChange:
+def _change(item: EnvDiffItem, *, declared: EnvValue | None, live: Secret | None) -> KeyChange:
     kind, reason = _FROM_DIFF[item.kind]
     return KeyChange(
         key=item.key,
@@ -130,6 +130,6 @@ def service_changes(
 ) -> tuple[KeyChange, ...]:
     """Every key an update of this service changes on Render, sorted by key."""
     return tuple(
-        _change(item, desired.env.get(item.key), live.get(item.key))
+        _change(item, declared=desired.env.get(item.key), live=live.get(item.key))
         for item in diff_env(desired, live, fingerprint_key=fingerprint_key)
     )

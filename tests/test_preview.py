@@ -173,10 +173,15 @@ def test_url_downgrade(old: str | None, new: str, expected: str | None) -> None:
 
 def _noisy_report() -> PreviewReport:
     """Every kind of row at once, a canary in a declared secret and in an undeclared key."""
-    desired = _with(desired_stack("production"), "worker", DATABASE_URL=Secret(DIRECT))
+    desired = _with(desired_stack("production"), "api", DATABASE_URL=Secret(DIRECT))
     live = _incident_live()
     live["api"] = {**live["api"], HAND_ADDED: Secret(CANARY)}
+    live["worker"] = {**live["worker"], "SUPABASE_DB_URL": Secret(DIRECT)}
     report = _preview(desired, live)
+    assert {s.signal.value for s in report.signals} == {
+        "url-class-worse", "parity-ahead", "undeclared-removal"}
+    assert {c.kind.value for s in report.services for c in s.changes} == {
+        "added", "changed", "removed"}
     pulumi = PulumiRun(ran=True, ok=True, output=("value: [secret]",), changes={"update": 2},
                        changed=True)
     return dataclasses.replace(report, pulumi=pulumi)

@@ -218,8 +218,8 @@ def _parity_hits(
     )
     return [
         _hit(Signal.PARITY_AHEAD, settings, service=svc.name, key=item.key,
-             message=f"{stack} gets a {item.key} that {previous.stack} does not declare: "
-             f"{item.message}")
+             message=f"{stack} gets a {item.key} that {previous.stack} does not already "
+             f"declare: {item.message}")
         for item in items
         if item.key in touched
     ]

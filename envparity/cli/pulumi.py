@@ -53,16 +53,16 @@ def register(sub: Any) -> None:
          " Reads each service's env on Render first, so changes made there by hand are"
          " undone and preserved keys are kept. Exit 2 if the stack fails `check`."),
     ):
-        parser = sub.add_parser(
-            name, help=text, description=textwrap.fill(text + more, width=88),
-            epilog=PREVIEW_EPILOG if name == "preview" else None,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-        )
+        parser = sub.add_parser(name, help=text, description=text + more)
         parser.add_argument("--stack", required=True, help="stack name, e.g. staging")
         parser.add_argument("--no-refresh", dest="refresh", action="store_false",
                             help="skip pulumi's refresh of its state (the render plugin "
                                  "still reads each service it would update)")
         if name == "preview":
+            # The epilog lists exit codes line by line; the description is wrapped by hand.
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
+            parser.description = textwrap.fill(text + more, width=88)
+            parser.epilog = PREVIEW_EPILOG
             parser.add_argument("--expect-no-changes", action="store_true",
                                 help="exit 2 if anything would change")
             parser.add_argument("--format", choices=PREVIEW_FORMATS, default="text",

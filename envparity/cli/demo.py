@@ -140,8 +140,9 @@ def _story(repo: Path, emu: Emulator, prod: DesiredStack, say: _Narrator) -> boo
     ok &= say.command(["drift", "--stack", "production"], expect=ExitCode.FINDINGS)
     say.title("Parity: staging (fixed by hand) against production, both live")
     ok &= say.command(["parity", "staging", "production", "--live"], expect=ExitCode.FINDINGS)
-    say.title("pulumi preview: what the fix will change")
-    engine.preview("production", repo=repo, on_output=_pulumi_line)
+    say.title("The pull request's preview of the fix (markdown, as posted on the PR)")
+    ok &= say.command(["preview", "--stack", "production", "--format", "markdown"],
+                      expect=ExitCode.CLEAN)
     say.title("pulumi up: apply it")
     result = engine.up("production", repo=repo, on_output=_pulumi_line)
     say.say(f"changes: {dict(sorted(result.changes.items()))}")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Any
 
+from envparity.checks.previewdoc import PREVIEW_FORMATS
+from envparity.cli.preview import EPILOG as PREVIEW_EPILOG
+from envparity.cli.preview import run_preview
 from envparity.core.findings import ExitCode
 from envparity.stack.toolchain import repo_root
 
@@ -18,13 +22,7 @@ def _print(line: str) -> None:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from envparity.stack import engine
-
-    result = engine.preview(args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print)
-    if args.expect_no_changes and result.changed:
-        print(f"changes were proposed for {args.stack}, none were expected", file=sys.stderr)
-        return int(ExitCode.FINDINGS)
-    return int(ExitCode.CLEAN)
+    return run_preview(args)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -47,9 +45,10 @@ def _demo(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     for name, func, text, more in (
         ("preview", _preview, "Show what `pulumi up` would change on Render for a stack.",
-         " Reads each service's env on Render first, so changes made there by hand show up"
-         " and keys an update would remove are named. Exit 2 if the stack fails `check`"
-         " (or, with --expect-no-changes, if anything would change)."),
+         " Reads each service's env on Render and lists, per service, every key the update"
+         " adds, changes or removes (secrets as keyed fingerprints, postgres URLs as class"
+         " and host, why a key is removed), the review signals that fail a pull request,"
+         " and Pulumi's own preview below."),
         ("up", _up, "Apply a stack: make every service's env on Render equal the declaration.",
          " Reads each service's env on Render first, so changes made there by hand are"
          " undone and preserved keys are kept. Exit 2 if the stack fails `check`."),
@@ -60,8 +59,19 @@ def register(sub: Any) -> None:
                             help="skip pulumi's refresh of its state (the render plugin "
                                  "still reads each service it would update)")
         if name == "preview":
+            # The epilog lists exit codes line by line; the description is wrapped by hand.
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
+            parser.description = textwrap.fill(text + more, width=88)
+            parser.epilog = PREVIEW_EPILOG
             parser.add_argument("--expect-no-changes", action="store_true",
                                 help="exit 2 if anything would change")
+            parser.add_argument("--format", choices=PREVIEW_FORMATS, default="text",
+                                help="text for a terminal, markdown for a PR comment or the "
+                                     "job summary, json for a bot or a policy (schema: "
+                                     "docs/preview.schema.json); default text")
+            parser.add_argument("--output", metavar="FILE",
+                                help="write the chosen format to FILE and the text form to "
+                                     "stdout (for CI logs)")
         else:
             parser.add_argument("--yes", action="store_true",
                                 help="confirm the apply (required; there is no prompt)")

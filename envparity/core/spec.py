@@ -28,6 +28,7 @@ __all__ = [
     "KeyRules",
     "KeySpec",
     "KeyType",
+    "ReviewSignals",
     "ServiceSpec",
     "parse_catalog",
     "type_problem",
@@ -75,11 +76,24 @@ class ServiceSpec(_Strict):
     retired: tuple[str, ...] = ()
 
 
+class ReviewSignals(_Strict):
+    """Which findings of `envparity preview` fail the pull request's check (exit 2).
+
+    Each is on unless the catalog turns it off; a stack that fails `check` always fails.
+    """
+
+    url_class_worse: bool = True
+    undeclared_removal: bool = True
+    parity_ahead: bool = True
+    render_unreadable: bool = True
+
+
 class Catalog(_Strict):
     version: Literal[1]
     stacks: tuple[str, ...]
     services: Mapping[str, ServiceSpec]
     keys: Mapping[str, KeySpec]
+    review: ReviewSignals = Field(default_factory=ReviewSignals)
 
     def keys_for(self, service: str) -> tuple[str, ...]:
         return tuple(sorted(k for k, spec in self.keys.items() if service in spec.services))

@@ -1,0 +1,261 @@
+"""`envparity preview`: what an update of one stack changes on Render, and the review signals
+that fail a pull request.
+
+The model is built from the declaration (even one `check` refuses, so a reviewer sees what
+the change tried to do), Render's env now (read like drift reads it) and, for the parity
+signal, the declaration of the stack listed before this one in the catalog's `stacks:`
+(promotion order: staging before production). Pulumi's own preview runs afterwards and is
+kept beside the model as text (`PulumiRun`), never parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from envparity.checks.parity import SideEnv, compare_service
+from envparity.core.changes import ChangeKind, KeyChange, RemovalReason, service_changes
+from envparity.core.desired import DesiredService, DesiredStack
+from envparity.core.errors import ReadError
+from envparity.core.findings import ExitCode, Finding, Severity
+from envparity.core.secret import Secret
+from envparity.core.spec import ReviewSignals
+
+__all__ = [
+    "PreviewReport",
+    "PulumiRun",
+    "ServicePreview",
+    "Signal",
+    "SignalHit",
+    "build_preview",
+    "previous_stack",
+]
+
+
+class Signal(StrEnum):
+    URL_CLASS_WORSE = "url-class-worse"
+    UNDECLARED_REMOVAL = "undeclared-removal"
+    PARITY_AHEAD = "parity-ahead"
+    RENDER_UNREADABLE = "render-unreadable"
+
+    @property
+    def setting(self) -> str:
+        """The catalog's `review:` field that turns it off."""
+        return self.value.replace("-", "_")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalHit:
+    signal: Signal
+    enabled: bool
+    """False when the catalog turned the signal off: shown, but the preview passes."""
+    service: str
+    key: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "signal": self.signal.value,
+            "enabled": self.enabled,
+            "service": self.service,
+            "key": self.key,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServicePreview:
+    service: str
+    service_id: str
+    changes: tuple[KeyChange, ...] = ()
+    error: ReadError | None = None
+
+    @property
+    def state(self) -> str:
+        if self.error is not None:
+            return "unread"
+        return "changes" if self.changes else "unchanged"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "id": self.service_id,
+            "state": self.state,
+            "changes": [c.to_dict() for c in self.changes],
+            "error": None if self.error is None else self.error.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PulumiRun:
+    """Pulumi's own preview of the stack, as it printed it."""
+
+    ran: bool
+    ok: bool = False
+    output: tuple[str, ...] = ()
+    changes: Mapping[str, int] = field(default_factory=dict)
+    changed: bool = False
+    """Pulumi proposes to change something."""
+    note: str = ""
+    """Why it did not run, or how it failed."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ran": self.ran,
+            "ok": self.ok,
+            "changes": dict(sorted(self.changes.items())),
+            "changed": self.changed,
+            "note": self.note or None,
+            "output": list(self.output),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreviewReport:
+    stack: str
+    services: tuple[ServicePreview, ...]
+    signals: tuple[SignalHit, ...] = ()
+    check: tuple[Finding, ...] = ()
+    """Errors `envparity check` finds in the stack: they always fail the preview."""
+    parity_with: str | None = None
+    notes: tuple[str, ...] = ()
+    pulumi: PulumiRun = field(default_factory=lambda: PulumiRun(ran=False))
+
+    @property
+    def failing(self) -> tuple[SignalHit, ...]:
+        return tuple(s for s in self.signals if s.enabled)
+
+    @property
+    def changed(self) -> bool:
+        return any(s.changes for s in self.services)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """2 for check errors or a signal that is on; else 1 if Pulumi failed; else 0."""
+        if self.check or self.failing:
+            return ExitCode.FINDINGS
+        if self.pulumi.ran and not self.pulumi.ok:
+            return ExitCode.FAILED
+        return ExitCode.CLEAN
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": "preview",
+            "stack": self.stack,
+            "exit_code": int(self.exit_code),
+            "changed": self.changed,
+            "determined": all(s.error is None for s in self.services),
+            "parity_with": self.parity_with,
+            "signals": [s.to_dict() for s in self.signals],
+            "check": [f.to_dict() for f in self.check],
+            "services": [s.to_dict() for s in self.services],
+            "notes": list(self.notes),
+            "pulumi": self.pulumi.to_dict(),
+        }
+
+
+def previous_stack(stacks: Sequence[str], stack: str) -> str | None:
+    """The stack promoted into `stack`: the one listed just before it in `stacks:`."""
+    index = list(stacks).index(stack) if stack in stacks else 0
+    return stacks[index - 1] if index > 0 else None
+
+
+def _hit(signal: Signal, settings: ReviewSignals, *, service: str, key: str | None,
+         message: str) -> SignalHit:
+    return SignalHit(signal=signal, enabled=bool(getattr(settings, signal.setting)),
+                     service=service, key=key, message=message)
+
+
+def _change_hits(svc: ServicePreview, settings: ReviewSignals) -> list[SignalHit]:
+    hits = []
+    if svc.error is not None:
+        hits.append(_hit(Signal.RENDER_UNREADABLE, settings, service=svc.service, key=None,
+                         message=f"could not read {svc.service} ({svc.service_id}) on Render "
+                         f"({svc.error.reason}): {svc.error.message}"))
+    for change in svc.changes:
+        if change.downgrade:
+            hits.append(_hit(Signal.URL_CLASS_WORSE, settings, service=svc.service,
+                             key=change.key, message=f"{change.key} moves {change.downgrade}"))
+        if change.reason is RemovalReason.UNDECLARED:
+            hits.append(_hit(Signal.UNDECLARED_REMOVAL, settings, service=svc.service,
+                             key=change.key,
+                             message=f"{change.key} is on Render but was never declared; "
+                             "this update deletes it (declare it, or list it under preserve "
+                             "to keep it)"))
+    return hits
+
+
+def _declared_side(stack: str, svc: DesiredService) -> SideEnv:
+    return SideEnv(
+        stack=stack,
+        service_id=svc.service_id,
+        env=svc.env,
+        secret=frozenset(k for k, v in svc.env.items() if isinstance(v, Secret)),
+        ignored=svc.preserve | svc.retired,
+    )
+
+
+def _parity_hits(
+    svc: DesiredService,
+    preview: ServicePreview,
+    *,
+    previous: DesiredStack,
+    stack: str,
+    settings: ReviewSignals,
+    stack_specific: frozenset[str],
+    fingerprint_key: bytes,
+) -> list[SignalHit]:
+    """Keys this update sets that the previous stack's declaration does not already match."""
+    touched = {c.key for c in preview.changes if c.kind is not ChangeKind.REMOVED}
+    twin = next((s for s in previous.services if s.name == svc.name), None)
+    if not touched or twin is None:
+        return []
+    items = compare_service(
+        _declared_side(previous.stack, twin), _declared_side(stack, svc),
+        stack_specific=stack_specific, fingerprint_key=fingerprint_key,
+    )
+    return [
+        _hit(Signal.PARITY_AHEAD, settings, service=svc.name, key=item.key,
+             message=f"{stack} gets a {item.key} that {previous.stack} does not already "
+             f"declare: {item.message}")
+        for item in items
+        if item.key in touched
+    ]
+
+
+def build_preview(
+    desired: DesiredStack,
+    live: Sequence[Mapping[str, Secret] | ReadError],
+    *,
+    settings: ReviewSignals,
+    check: Sequence[Finding] = (),
+    previous: DesiredStack | None = None,
+    stack_specific: frozenset[str] = frozenset(),
+    fingerprint_key: bytes,
+    notes: Sequence[str] = (),
+) -> PreviewReport:
+    """The preview of `desired` against `live` (one entry per service, in order)."""
+    services: list[ServicePreview] = []
+    signals: list[SignalHit] = []
+    for svc, observed in zip(desired.services, live, strict=True):
+        if isinstance(observed, ReadError):
+            preview = ServicePreview(service=svc.name, service_id=svc.service_id, error=observed)
+        else:
+            changes = service_changes(svc, observed, fingerprint_key=fingerprint_key)
+            preview = ServicePreview(service=svc.name, service_id=svc.service_id, changes=changes)
+        services.append(preview)
+        signals += _change_hits(preview, settings)
+        if previous is not None:
+            signals += _parity_hits(svc, preview, previous=previous, stack=desired.stack,
+                                    settings=settings, stack_specific=stack_specific,
+                                    fingerprint_key=fingerprint_key)
+    return PreviewReport(
+        stack=desired.stack,
+        services=tuple(services),
+        signals=tuple(signals),
+        check=tuple(f for f in check if f.severity is Severity.ERROR),
+        parity_with=None if previous is None else previous.stack,
+        notes=tuple(notes),
+    )

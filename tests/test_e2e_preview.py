@@ -132,7 +132,7 @@ def test_moving_production_back_to_the_direct_host_fails_with_that_reason(
     assert code == 2
     assert "fails review: check, url-class-worse, parity-ahead" in markdown
     assert re.search(r"❌ yes \| `url-class-worse` \| `worker` \| `DATABASE_URL` \| "
-                     r"DATABASE\\_URL moves from a pooler \\\(supabase\\-pooler\\-transaction\\\)",
+                     r"DATABASE\\_URL moves from a pooler \(supabase-pooler-transaction\)",
                      markdown)
     assert "supabase-direct-host" in markdown
     assert "pulumi preview did not run" in markdown

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "envparity.cli.database",
     "envparity.cli.envcheck",
     "envparity.cli.pulumi",
+    "envparity.cli.importer",
 )
 
 

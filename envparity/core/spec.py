@@ -10,14 +10,14 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from envparity.core.errors import CatalogError
 from envparity.core.findings import Finding
+from envparity.core.yamltext import YamlProblem, load_yaml
 
 __all__ = [
     "CATALOG_FILE",
@@ -68,7 +68,9 @@ class KeySpec(_Strict):
 
 
 class ServiceSpec(_Strict):
-    render_type: Literal["web_service", "background_worker"]
+    render_type: Literal[
+        "web_service", "background_worker", "private_service", "cron_job"
+    ]
     description: str
     preserve: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
@@ -136,27 +138,6 @@ def value_problem(spec: KeySpec, text: str, *, stack: str | None = None) -> tupl
 
 def _num(value: float) -> str:
     return str(int(value)) if value.is_integer() else str(value)
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; in a catalog that hides a mistake."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[object] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return dict(loader.construct_mapping(node))
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
 
 
 def _finding(key: str | None, rule: str, message: str, hint: str) -> Finding:
@@ -268,13 +249,10 @@ def _semantic_findings(catalog: Catalog) -> list[Finding]:
 def parse_catalog(text: str) -> Catalog:
     """Parse and check the catalog's YAML text; raises CatalogError listing every mistake."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise CatalogError([_finding(None, "catalog-yaml", f"{problem}{where}",
-                                     "fix the YAML syntax")]) from None
+        raw = load_yaml(text)
+    except YamlProblem as exc:
+        raise CatalogError([_finding(None, "catalog-yaml", str(exc), "fix the YAML syntax")]
+                           ) from None
     try:
         # JSON mode keeps strict typing (no "yes" for a bool) while YAML lists fill tuples.
         catalog = Catalog.model_validate_json(json.dumps(raw))

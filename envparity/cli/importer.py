@@ -116,7 +116,7 @@ def _render(args: argparse.Namespace) -> int:
     if not (repo / "Pulumi.yaml").is_file():
         raise EnvparityError(f"{repo} has no Pulumi.yaml", hint="run `envparity init` first")
     doc = importer.read_catalog_doc(repo)
-    config = importer.stack_config(repo, args.stack, create=not args.dry_run)
+    config = importer.stack_config(repo, args.stack)
     stacks = [*((doc or {}).get("stacks") or ()), args.stack]
     held_key = config.get("render:apiKey")
     used_key = Secret(reveal(held_key.value) if held_key is not None
@@ -131,6 +131,7 @@ def _render(args: argparse.Namespace) -> int:
     lines = _plan_lines(plan, dry=args.dry_run, key=fingerprint_key())
     imported: list[str] = []
     if not errors and not args.dry_run:
+        importer.ensure_stack(repo, args.stack)
         importer.apply_config(repo, args.stack, plan.writes)
         if held_key is None:
             importer.set_secret(repo, args.stack, "render:apiKey", used_key)

@@ -36,6 +36,7 @@ __all__ = [
     "RESOURCE_TYPE",
     "apply_config",
     "catalog_text",
+    "ensure_stack",
     "import_state",
     "read_catalog_doc",
     "read_observed",
@@ -148,24 +149,31 @@ def _last_line(stderr: str) -> str:
     return next((ln for ln in reversed(stderr.strip().splitlines()) if ln.strip()), "")[:300]
 
 
-def stack_config(repo: Path, stack: str, *, create: bool) -> dict[str, ConfigValue]:
-    """The stack's config; a stack not in the backend yet is created (or, without
-    `create`, read as empty)."""
+def _stack_exists(repo: Path, stack: str) -> bool:
     listed = _pulumi(repo, ["stack", "ls", "--json"])
-    names = set()
-    if listed.returncode == 0:
-        names = {str(item.get("name", "")).rsplit("/", 1)[-1]
-                 for item in json.loads(listed.stdout or "[]")}
-    if stack not in names:
-        if not create:
-            return {}
-        if uses_local_backend(repo, pulumi_env(repo)):
-            (repo / ".state").mkdir(exist_ok=True)
-        made = _pulumi(repo, ["stack", "init", stack, "--secrets-provider", "passphrase"])
-        if made.returncode != 0:
-            raise EnvparityError(f"cannot create stack {stack}: {_last_line(made.stderr)}",
-                                 hint="check PULUMI_BACKEND_URL and the passphrase")
+    if listed.returncode != 0:
+        return False
+    return stack in {str(item.get("name", "")).rsplit("/", 1)[-1]
+                     for item in json.loads(listed.stdout or "[]")}
+
+
+def stack_config(repo: Path, stack: str) -> dict[str, ConfigValue]:
+    """The stack's config; empty for a stack not in the backend yet."""
+    if not _stack_exists(repo, stack):
+        return {}
     return dict(read_stack_config(stack, repo=repo))
+
+
+def ensure_stack(repo: Path, stack: str) -> None:
+    """Create the stack in the backend (passphrase secrets) unless it is there."""
+    if _stack_exists(repo, stack):
+        return
+    if uses_local_backend(repo, pulumi_env(repo)):
+        (repo / ".state").mkdir(exist_ok=True)
+    made = _pulumi(repo, ["stack", "init", stack, "--secrets-provider", "passphrase"])
+    if made.returncode != 0:
+        raise EnvparityError(f"cannot create stack {stack}: {_last_line(made.stderr)}",
+                             hint="check PULUMI_BACKEND_URL and the passphrase")
 
 
 @contextmanager

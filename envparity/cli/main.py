@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "envparity.cli.envcheck",
     "envparity.cli.pulumi",
     "envparity.cli.importer",
+    "envparity.cli.init",
 )
 
 

@@ -97,3 +97,33 @@ def test_two_render_services_onto_one_catalog_service_and_bad_keys_are_errors() 
     rendered = [f.render() for f in plan.errors]
     assert any("both map onto catalog service api" in r for r in rendered)
     assert any("bad key (api-staging): error: is not an env key name" in r for r in rendered)
+
+
+def test_widen_adds_what_the_catalog_lacks_on_purpose() -> None:
+    first = plan_stack_import("staging", [svc("api", "staging", {"A_FLAG": "true"})],
+                              catalog_doc=None, config={})
+    widened = plan_stack_import("production",
+                                [svc("api", "production", {"A_FLAG": "true", "ONLY_PROD": "1"})],
+                                catalog_doc=first.catalog.doc, config={}, widen=True)
+    assert widened.catalog.added == ("key ONLY_PROD",)
+    assert widened.catalog.doc["stacks"] == ["staging", "production"]
+    assert "envparity:ONLY_PROD" in {w.path for w in widened.writes}
+
+
+def test_a_blueprint_catalog_is_filled_with_values_by_the_render_import() -> None:
+    from envparity.core.blueprint import parse_blueprint
+    from envparity.core.importplan import merge_catalog
+
+    text = ("services:\n  - type: web\n    name: api-staging\n    envVars:\n"
+            "      - {key: LOG_LEVEL, value: debug}\n      - {key: WORKERS, value: 4}\n"
+            "      - {key: STRIPE_KEY, sync: false}\n")
+    draft = parse_blueprint(text, file="render.yaml", stacks=("staging",)).draft
+    doc = merge_catalog(None, draft, stacks=("staging",), force=False).doc
+    plan = plan_stack_import("staging", [svc("api", "staging", {
+        "LOG_LEVEL": "info", "WORKERS": "4", "STRIPE_KEY": CANARY})], catalog_doc=doc, config={})
+    assert not plan.catalog.changed
+    writes = {w.path: w for w in plan.writes}
+    # WORKERS equals the Blueprint's default: nothing to write; the rest are set.
+    assert set(writes) == {"envparity:LOG_LEVEL", "envparity:STRIPE_KEY",
+                           "envparity:serviceIds.api"}
+    assert writes["envparity:STRIPE_KEY"].secret

@@ -9,13 +9,13 @@ canary secret is in no file, output or state.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from import_fixtures import scratch_app
 from provider_fixtures import require_toolchain
 
 from envparity.emulator import running_emulator
@@ -36,12 +36,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     for service in seed["services"]:
         if "JWT_SECRET_KEY" in service["envVars"] and service["name"].endswith("staging"):
             service["envVars"]["JWT_SECRET_KEY"] = CANARY
-    project = tmp_path / "app"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text("name: myapp\nruntime: python\nmain: __main__.py\n")
-    shutil.copy(repo / "__main__.py", project / "__main__.py")
-    for shared in (".tools", ".pulumi-home"):
-        (project / shared).symlink_to(repo / shared)
+    project = scratch_app(tmp_path / "app", project="myapp")
     with running_emulator(seed, tls=True) as emu:
         env = {
             "PATH": os.environ["PATH"], "HOME": str(tmp_path),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from import_fixtures import scratch_app
 from moto.server import ThreadedMotoServer
 from provider_fixtures import require_toolchain
 
@@ -71,12 +71,7 @@ def test_import_preview_and_concurrent_ups_on_an_s3_backend(
 ) -> None:
     require_toolchain(REPO)
     backend, s3 = s3_backend
-    app = tmp_path / "app"
-    app.mkdir()
-    (app / "Pulumi.yaml").write_text("name: team-app\nruntime: python\nmain: __main__.py\n")
-    shutil.copy(REPO / "__main__.py", app / "__main__.py")
-    for shared in (".tools", ".pulumi-home"):
-        (app / shared).symlink_to(REPO / shared)
+    app = scratch_app(tmp_path / "app", project="team-app")
     env = {
         "PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(REPO),
         "ENVPARITY_REPO": str(app), "PULUMI_BACKEND_URL": backend,

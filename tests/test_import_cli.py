@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +45,11 @@ def render(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             "services": [{"id": API_ID, "name": "api-staging", "type": "web_service",
                           "ownerId": "tea-adopt", "suspended": "not_suspended",
                           "envVars": {"JWT_SECRET_KEY": CANARY, "LOG_LEVEL": "info"},
-                          "deploys": []}]}
+                          "environmentId": "evm-staging", "deploys": []},
+                         {"id": "srv-d1adoptwrk000000002", "name": "worker-production",
+                          "type": "background_worker", "ownerId": "tea-adopt",
+                          "suspended": "not_suspended", "envVars": {"LOG_LEVEL": "warn"},
+                          "environmentId": "evm-production", "deploys": []}]}
     with running_emulator(seed) as emu:
         monkeypatch.setenv("RENDER_API_KEY", "rnd_test_key")
         monkeypatch.setenv("RENDER_API_URL", emu.base_url)
@@ -119,3 +124,13 @@ def test_an_unknown_service_is_a_clear_error_and_writes_nothing(
     assert "service id srv-d1unknown0000000000" in err
     assert "service name worker-staging" in err
     assert snapshot(project) == before
+
+
+def test_an_environment_chooses_exactly_its_services(
+    project: Path, render: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["import", "render", "--stack", "staging", "--environment", "evm-staging",
+                 "--dry-run", "--format", "json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert json.loads(out)["services"] == {"api": API_ID}

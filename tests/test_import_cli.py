@@ -134,3 +134,22 @@ def test_an_environment_chooses_exactly_its_services(
     out = capsys.readouterr().out
     assert code == 0, out
     assert json.loads(out)["services"] == {"api": API_ID}
+
+
+def test_a_catalog_the_import_cannot_complete_writes_nothing(
+    project: Path, render: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    catalog = project / "stacks" / "catalog.yaml"
+    catalog.parent.mkdir()
+    catalog.write_text("version: 1\nstacks: [staging]\nservices:\n  api:\n"
+                       "    render_type: web_service\n    description: The API.\n"
+                       "keys:\n  LOG_LEVEL:\n    services: [api]\n    type: string\n"
+                       "    description: Log level.\n    colour: blue\n")
+    before = snapshot(project)
+    code = main(["import", "render", "--stack", "staging", "--service", "api-staging"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "stacks/catalog.yaml: LOG_LEVEL: error: keys.LOG_LEVEL.colour" in out
+    assert "nothing was written" in out
+    assert snapshot(project) == before
+    assert not (project / ".state").exists()

@@ -1,6 +1,6 @@
 """Adoption end to end on the real engine: two stacks imported from the incident's Render.
 
-A project with no catalog and no stacks imports staging, then production, from the
+A project fresh from `envparity init` imports staging, then production, from the
 emulator; staging's preview shows no change, production's is refused with exactly the
 rule the import found, the one-sided keys are reported, a rerun writes nothing, and a
 canary secret is in no file, output or state.

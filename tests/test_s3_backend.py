@@ -1,4 +1,4 @@
-"""A team's S3-compatible state backend: import, preview and up against a real S3 server.
+"""A team's S3-compatible state backend: init, import, preview and up on a real S3 server.
 
 moto's S3 server runs on loopback; Pulumi's `s3://` backend reaches it through an endpoint
 override. Two `up` of one stack at once: one that does not hold the lock fails with Pulumi's lock

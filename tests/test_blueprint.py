@@ -48,8 +48,9 @@ def test_the_fixture_imports_every_feature_as_documented() -> None:
 def test_per_stack_service_names_map_onto_one_catalog_service() -> None:
     result = parsed()
     assert result.names["myapp-staging-api"] == result.names["myapp-api"] == "myapp-api"
-    # LOG_LEVEL differs between the stacks' services: no shared default.
+    # LOG_LEVEL differs between the stacks' services: no shared default, and it is said.
     assert result.draft.keys["LOG_LEVEL"].default is None
+    assert [f.key for f in result.notes if "different values" in f.message] == ["LOG_LEVEL"]
     assert result.draft.keys["LOG_LEVEL"].services == ("myapp-api",)
 
 

@@ -303,6 +303,11 @@ def parse_blueprint(
                     item = _Found(type=origin.type, secret=origin.secret, value=origin.value,
                                   source=item.source)
             by_key.setdefault(key, []).append((mapping[render_name], item))
+    for key, sources in sorted(by_key.items()):
+        if len({f.value for _, f in sources if f.value is not None}) > 1:
+            reader.note("has different values in different services; no default is declared",
+                        key=key, hint="give each stack its value: envparity import render "
+                        "--stack S, or pulumi config set")
     draft = Draft(services=dict(types),
                   keys={k: _draft_key(v) for k, v in sorted(by_key.items())})
     return BlueprintImport(draft, mapping, notes=tuple(reader.notes), errors=tuple(reader.errors))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import re
@@ -22,7 +23,10 @@ from envparity.core.errors import EnvparityError
 from envparity.core.secret import reveal
 from envparity.emulator import Emulator, running_emulator
 from envparity.emulator.scenarios import incident_seed
+from envparity.render.client import RenderClient
 from envparity.stack.catalog import load_catalog
+from envparity.stack.config import read_stack_config
+from envparity.stack.credentials import stack_api_key
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import repo_root
 
@@ -112,12 +116,14 @@ def test_help_explains_kinds_and_exit_codes(capsys: pytest.CaptureFixture[str]) 
     assert "--live" in capsys.readouterr().out
 
 
-def test_missing_api_key_fails_fast(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_api_key_fails_fast(monkeypatch: pytest.MonkeyPatch, emu: Emulator) -> None:
+    """A stack without its own render:apiKey falls back on RENDER_API_KEY, which is unset."""
     monkeypatch.delenv("RENDER_API_KEY", raising=False)
-    assert main(["drift", "--stack", "production"]) == 1
-    assert "RENDER_API_KEY is not set" in capsys.readouterr().err
+    deps = dataclasses.replace(
+        _deps(emu), stack_client=lambda _: RenderClient.from_env(api_key=stack_api_key({})))
+    args = _args("drift", "--stack", "production")
+    with pytest.raises(EnvparityError, match="RENDER_API_KEY is not set"):
+        args.func(args, deps)
 
 
 @pytest.mark.engine
@@ -131,9 +137,12 @@ def test_real_stacks_incident_end_to_end(
     assert prod is not None
     assert staging is not None
     assert prod_findings == staging_findings == []
-    with running_emulator(incident_seed(prod, staging), api_keys=(API_KEY,)) as live:
+    # Each stack is read with its own render:apiKey: RENDER_API_KEY is not a valid key here.
+    keys = [reveal(read_stack_config(s, repo=repo)["render:apiKey"].value)
+            for s in ("staging", "production")]
+    with running_emulator(incident_seed(prod, staging), api_keys=keys) as live:
         monkeypatch.setenv("RENDER_API_URL", live.base_url)
-        monkeypatch.setenv("RENDER_API_KEY", API_KEY)
+        monkeypatch.setenv("RENDER_API_KEY", "rnd_not_a_key_of_either_workspace")
         out = tmp_path / "drift.json"
         assert main(["drift", "--stack", "production", "--format", "json",
                      "--output", str(out)]) == 2

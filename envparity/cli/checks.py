@@ -21,6 +21,7 @@ from envparity.core.desired import DesiredStack
 from envparity.core.errors import EnvparityError
 from envparity.render.client import RenderClient
 from envparity.stack.catalog import load_catalog
+from envparity.stack.credentials import StackReaders, stack_client
 from envparity.stack.keyfile import fingerprint_key
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import repo_root
@@ -34,8 +35,9 @@ _EXIT_CODES = """exit codes:
      service id, Render unavailable or rate limiting after retries), or bad input
 
 environment:
-  RENDER_API_KEY             Render API key (required; RENDER_APIKEY is read too, and
-                             the two holding different keys is refused)
+  RENDER_API_KEY             Render API key for stacks without their own render:apiKey
+                             (a stack's render:apiKey is used for that stack's services;
+                             RENDER_APIKEY is read too, and the two differing is refused)
   RENDER_API_URL             API base URL (default https://api.render.com/v1); plain
                              http:// only to loopback
   RENDER_API_HOST            host:port (https) the provider uses; if both are set they
@@ -60,6 +62,11 @@ class Deps:
     client: Callable[[], RenderClient]
     fingerprint_key: Callable[[], bytes]
     stack_specific: Callable[[], frozenset[str]]
+    stack_client: Callable[[str], RenderClient] | None = None
+    """A client with the stack's own `render:apiKey`; None: `client` for every stack."""
+
+    def client_for(self, stack: str) -> RenderClient:
+        return self.client() if self.stack_client is None else self.stack_client(stack)
 
 
 def _load(stack: str) -> DesiredStack:
@@ -83,6 +90,7 @@ def default_deps() -> Deps:
         client=RenderClient.from_env,
         fingerprint_key=fingerprint_key,
         stack_specific=_stack_specific,
+        stack_client=lambda stack: stack_client(stack, repo=repo_root()),
     )
 
 
@@ -104,8 +112,7 @@ def _emit(args: argparse.Namespace, data: dict[str, Any]) -> None:
 
 def run_drift(args: argparse.Namespace, deps: Deps | None = None) -> int:
     deps = deps or default_deps()
-    # The client first: a missing RENDER_API_KEY fails before the slower config read.
-    with deps.client() as client:
+    with deps.client_for(args.stack) as client:
         desired = deps.load(args.stack)
         report = check_drift(desired, client, fingerprint_key=deps.fingerprint_key())
     _emit(args, report.to_dict())
@@ -119,26 +126,23 @@ def run_parity(args: argparse.Namespace, deps: Deps | None = None) -> int:
             f"parity needs two different stacks, got {args.stack_a} twice",
             hint="e.g. envparity parity staging production",
         )
-    client = deps.client() if args.live else None
-    try:
-        # Each stack's config is one pulumi process; read both at once.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            a, b = pool.map(deps.load, (args.stack_a, args.stack_b))
-        key, specific = deps.fingerprint_key(), deps.stack_specific()
-        if client is None:
-            report = parity_declared(a, b, stack_specific=specific, fingerprint_key=key)
-        else:
-            report = parity_live(a, b, client, stack_specific=specific, fingerprint_key=key)
-    finally:
-        if client is not None:
-            client.close()
+    # Each stack's config is one pulumi process; read both at once.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        a, b = pool.map(deps.load, (args.stack_a, args.stack_b))
+    key, specific = deps.fingerprint_key(), deps.stack_specific()
+    if not args.live:
+        report = parity_declared(a, b, stack_specific=specific, fingerprint_key=key)
+    else:
+        # Each stack is read with its own key: the two may be different Render workspaces.
+        with StackReaders((a, b), deps.client_for) as readers:
+            report = parity_live(a, b, readers, stack_specific=specific, fingerprint_key=key)
     _emit(args, report.to_dict())
     return int(report.exit_code)
 
 
 def run_status(args: argparse.Namespace, deps: Deps | None = None) -> int:
     deps = deps or default_deps()
-    with deps.client() as client:
+    with deps.client_for(args.stack) as client:
         report = check_status(deps.load(args.stack), client)
     _emit(args, report.to_dict())
     return int(report.exit_code)

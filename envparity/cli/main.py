@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "envparity.cli.database",
     "envparity.cli.envcheck",
     "envparity.cli.pulumi",
+    "envparity.cli.importer",
+    "envparity.cli.init",
 )
 
 

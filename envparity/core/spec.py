@@ -70,7 +70,9 @@ class KeySpec(_Strict):
 
 
 class ServiceSpec(_Strict):
-    render_type: Literal["web_service", "background_worker"]
+    render_type: Literal[
+        "web_service", "background_worker", "private_service", "cron_job"
+    ]
     description: str
     preserve: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -17,6 +18,7 @@ from envparity.core.plan import desired_state
 from envparity.core.secret import Secret
 from envparity.stack import program
 from envparity.stack.catalog import load_catalog
+from envparity.stack.toolchain import RENDER_PLUGIN_VERSION
 
 CATALOG = load_catalog(REPO)
 # The wire marker of a Pulumi secret: {SECRET_KEY: SECRET_SIG, "value": ...}.
@@ -48,6 +50,17 @@ class Lines(logging.Handler):
 class Ran:
     resources: dict[str, pulumi.runtime.MockResourceArgs]
     logs: list[str]
+
+
+@pytest.fixture(autouse=True)
+def _plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin cache holding envparity's plugin, as `make setup` leaves it."""
+    plugin = (tmp_path / "plugins" / f"resource-render-v{RENDER_PLUGIN_VERSION}"
+              / "pulumi-resource-render")
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text("#!/bin/sh\n")
+    plugin.chmod(0o755)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path))
 
 
 def run_program(stack: str, values: Mapping[str, object],
@@ -187,3 +200,19 @@ def test_merge_without_live_sends_the_declaration_only() -> None:
     merged = program.merge_live(SERVICE, None)
     assert dict(merged.env) == {"A": "1", "S": Secret("s")}
     assert merged.undeclared == merged.carried == merged.retiring == ()
+
+
+def test_every_env_resource_goes_through_the_pinned_provider() -> None:
+    ran = run_program("staging", EXAMPLE_VALUES["staging"])
+    for args in ran.resources.values():
+        assert args.provider is not None
+        assert "pulumi:providers:render::envparity-render::" in args.provider
+
+
+def test_a_cache_without_envparitys_plugin_stops_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-plugins-here"))
+    with pytest.raises(pulumi.RunError, match="make setup"):
+        run_program("staging", EXAMPLE_VALUES["staging"])

@@ -27,6 +27,7 @@ from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.stackvalues import ConfigValue, config_value
 from envparity.render.client import RenderClient
 from envparity.stack.catalog import load_catalog
+from envparity.stack.pinning import render_provider
 from envparity.stack.toolchain import repo_root
 
 __all__ = [
@@ -132,9 +133,14 @@ def validated_desired(repo: Path, stack: str, config: Mapping[str, ConfigValue])
 
 
 def declare(
-    desired: DesiredStack, live: LiveEnv | None = None
+    desired: DesiredStack, live: LiveEnv | None = None, *, repo: Path | None = None
 ) -> dict[str, render.services.EnvVarsForService]:
-    """Register one EnvVarsForService per service; warn by name before anything is removed."""
+    """Register one EnvVarsForService per service; warn by name before anything is removed.
+
+    Every resource goes through envparity's pinned provider, and its `envVars` output is
+    a secret whichever plugin fills it, so the state holds no value in plaintext.
+    """
+    provider = render_provider(runtime_config(), repo=repo or repo_root())
     resources = {}
     exported = {}
     for svc in desired.services:
@@ -150,7 +156,8 @@ def declare(
         for key in merged.retiring:
             pulumi.log.info(f"{svc.name}: {key} is retired; this update removes it")
         resources[svc.name] = render.services.EnvVarsForService(
-            svc.name, service_id=svc.service_id, env_vars=env_var_args(merged.env)
+            svc.name, service_id=svc.service_id, env_vars=env_var_args(merged.env),
+            opts=pulumi.ResourceOptions(provider=provider, additional_secret_outputs=["envVars"]),
         )
         exported[svc.name] = {"id": svc.service_id, "keys": sorted(merged.env)}
     pulumi.export("services", exported)
@@ -191,4 +198,4 @@ def run(
     desired = validated_desired(repo or repo_root(), pulumi.get_stack(), config)
     if live is None and live_reader is not None:
         live = live_reader(desired, config)
-    return declare(desired, live)
+    return declare(desired, live, repo=repo)

@@ -80,7 +80,8 @@ def _workspace_stack(stack: str, *, repo: Path) -> auto.Stack:
     )
 
     def inline() -> None:
-        program.run(repo=repo, live_reader=program.read_render)
+        program.run(repo=repo, live_reader=program.read_render,
+                    service_reader=program.read_services)
 
     try:
         return auto.select_stack(

@@ -18,15 +18,17 @@ import pulumi
 import pulumi_render as render
 from pulumi.runtime import config as runtime_settings
 
-from envparity.checks.common import read_live_env
+from envparity.checks.common import read_each, read_live_env
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.errors import CatalogError, EnvparityError, ReadError
 from envparity.core.findings import Severity
 from envparity.core.plan import desired_state, stack_file
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.stackvalues import ConfigValue, config_value
+from envparity.core.targets import RenderService, render_target_findings, shared_id_findings
 from envparity.render.client import RenderClient
 from envparity.stack.catalog import load_catalog
+from envparity.stack.peers import peer_service_ids
 from envparity.stack.pinning import render_provider
 from envparity.stack.toolchain import repo_root
 
@@ -41,11 +43,13 @@ __all__ = [
     "run",
     "runtime_config",
     "validated_desired",
+    "verify_targets",
 ]
 
 LiveEnv = Mapping[str, Mapping[str, Secret]]
 """Service name -> the env Render has now, values always wrapped."""
 LiveReader = Callable[[DesiredStack, Mapping[str, ConfigValue]], LiveEnv]
+ServiceReader = Callable[[DesiredStack, Mapping[str, ConfigValue]], Mapping[str, RenderService]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,14 +192,70 @@ def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> Liv
             if not isinstance(r, ReadError)}
 
 
+def read_services(
+    desired: DesiredStack, config: Mapping[str, ConfigValue]
+) -> Mapping[str, RenderService]:
+    """What Render says each declared service is, read with the stack's `render:apiKey`."""
+    entry = config.get("render:apiKey")
+    key = None if entry is None else Secret(reveal(entry.value))
+
+    def read(client: RenderClient, svc: DesiredService) -> RenderService:
+        found = client.get_service(svc.service_id)
+        return RenderService(id=found.id, name=found.name, type=found.type)
+
+    try:
+        with RenderClient.from_env(api_key=key) as client:
+            results = read_each(desired.services, lambda svc: read(client, svc))
+    except EnvparityError as exc:
+        raise pulumi.RunError(exc.render()) from None
+    failed = [r for r in results if isinstance(r, ReadError)]
+    if failed:
+        raise pulumi.RunError(
+            "could not read the declared services on Render, so nothing is planned:\n"
+            + "\n".join(f"{e.service} ({e.service_id}): {e.message}; fix: {e.hint}"
+                        for e in failed)
+        )
+    return {svc.name: r for svc, r in zip(desired.services, results, strict=True)
+            if isinstance(r, RenderService)}
+
+
+def verify_targets(
+    desired: DesiredStack, *, repo: Path, seen: Mapping[str, RenderService] | None = None
+) -> None:
+    """Before anything is planned: refuse ids that could send a write to the wrong service.
+
+    Each id must be used once across every stack of the catalog (the other stack files are
+    read as text, not decrypted) and, when Render was read (`seen`), name a service of the
+    declared type that Render does not name after another stack.
+    """
+    stacks = load_catalog(repo).stacks
+    location = stack_file(desired.stack)
+    ids, found = peer_service_ids(repo, stacks, exclude=desired.stack)
+    ids[desired.stack] = {svc.name: svc.service_id for svc in desired.services}
+    found += shared_id_findings(desired.stack, ids, location=location)
+    if seen is not None:
+        found += render_target_findings(desired, seen, stacks=stacks, location=location)
+    for finding in found:
+        if finding.severity is Severity.WARNING:
+            pulumi.log.warn(finding.render())
+    errors = [f.render() for f in found if f.severity is Severity.ERROR]
+    if errors:
+        raise pulumi.RunError(
+            f"envparity refuses to write: {len(errors)} service id(s) in {location} may point "
+            "at the wrong Render service; nothing will be changed:\n" + "\n".join(errors)
+        )
+
+
 def run(
     live: LiveEnv | None = None, *, repo: Path | None = None,
-    live_reader: LiveReader | None = None,
+    live_reader: LiveReader | None = None, service_reader: ServiceReader | None = None,
 ) -> dict[str, render.services.EnvVarsForService]:
     """The program body: `__main__.py` and the Automation API inline program call this
-    with `live_reader=read_render`; tests hand `live` in directly."""
+    with `live_reader=read_render, service_reader=read_services`; tests hand `live` in."""
     config = runtime_config()
     desired = validated_desired(repo or repo_root(), pulumi.get_stack(), config)
+    seen = None if service_reader is None else service_reader(desired, config)
+    verify_targets(desired, repo=repo or repo_root(), seen=seen)
     if live is None and live_reader is not None:
         live = live_reader(desired, config)
     return declare(desired, live, repo=repo)

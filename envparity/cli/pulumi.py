@@ -3,13 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from envparity.core.errors import EnvparityError
 from envparity.core.findings import ExitCode
 from envparity.stack.toolchain import repo_root
 
 __all__ = ["register"]
+
+_R = TypeVar("_R")
+
+
+class _Interrupts:
+    """Ctrl-C during `preview`/`up`: pulumi, in the same process group, gets it too and
+    cancels cleanly; raising here as well would tear down its output pipes mid-read and
+    print the Automation API's reader threads' tracebacks. So it is only noted."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._previous: Any = None
+
+    def _note(self, _signum: int, _frame: object) -> None:
+        if not self.seen:
+            print("interrupted: pulumi is cancelling (steps already started finish); "
+                  "press Ctrl-C again to stop pulumi at once", file=sys.stderr)
+        self.seen = True
+
+    def __enter__(self) -> _Interrupts:
+        self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+
+def _engine_run(verb: str, run: Callable[[], _R]) -> _R | None:
+    """`run`, or None (after saying so) when Ctrl-C stopped it."""
+    with _Interrupts() as interrupts:
+        try:
+            return run()
+        except EnvparityError:
+            if not interrupts.seen:
+                raise
+    print(f"interrupted: {verb} stopped; run `envparity preview` to see what is left",
+          file=sys.stderr)
+    return None
 
 
 def _print(line: str) -> None:
@@ -20,7 +61,10 @@ def _print(line: str) -> None:
 def _preview(args: argparse.Namespace) -> int:
     from envparity.stack import engine
 
-    result = engine.preview(args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print)
+    result = _engine_run("preview", lambda: engine.preview(
+        args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print))
+    if result is None:
+        return int(ExitCode.FAILED)
     if args.expect_no_changes and result.changed:
         print(f"changes were proposed for {args.stack}, none were expected", file=sys.stderr)
         return int(ExitCode.FINDINGS)
@@ -34,8 +78,9 @@ def _up(args: argparse.Namespace) -> int:
         print("refusing to apply without --yes; run `envparity preview` to see the changes",
               file=sys.stderr)
         return int(ExitCode.FAILED)
-    engine.up(args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print)
-    return int(ExitCode.CLEAN)
+    result = _engine_run("up", lambda: engine.up(
+        args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print))
+    return int(ExitCode.FAILED if result is None else ExitCode.CLEAN)
 
 
 def _demo(args: argparse.Namespace) -> int:

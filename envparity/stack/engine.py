@@ -29,6 +29,7 @@ EventSink = Callable[[auto.EngineEvent], None]
 _UNCHANGED = frozenset({"same", "read", "refresh"})
 _SHOWN = frozenset({"info", "warning", "error"})
 _STDERR_LINES = 40
+_LOCKED = "the stack is currently locked"
 _R = TypeVar("_R")
 
 
@@ -111,7 +112,23 @@ def _failure(verb: str, stack: str, repo: Path, exc: auto.CommandError) -> Envpa
         )
     _, _, stderr = str(exc).partition("\n stderr: ")
     tail = [line for line in stderr.strip().splitlines() if line.strip()][-_STDERR_LINES:]
-    return EnvparityError(f"pulumi {verb} of {stack} failed:\n" + "\n".join(tail))
+    hint = _lock_hint(stack, repo) if _LOCKED in stderr else ""
+    return EnvparityError(f"pulumi {verb} of {stack} failed:\n" + "\n".join(tail), hint=hint)
+
+
+def _lock_hint(stack: str, repo: Path) -> str:
+    """How to clear a lock left by an `up` that was killed, once it surely no longer runs."""
+    env = pulumi_env(repo)
+    backend = redacted_backend(env["PULUMI_BACKEND_URL"])
+    if "***@" in backend:
+        backend = "<your PULUMI_BACKEND_URL>"
+    return (
+        f"another up of {stack} is running, or one was killed and left its lock (above: "
+        f"its host and pid). Check that no `envparity up --stack {stack}` or `pulumi up` runs "
+        f"there (`ps -p <pid>` on that host; in CI, no up.yml run of {stack}), then remove "
+        f"the lock: cd {repo} && PULUMI_HOME={env['PULUMI_HOME']} PULUMI_BACKEND_URL={backend} "
+        f"{pulumi_bin(repo)} cancel --stack {stack} --yes"
+    )
 
 
 def _drive(

@@ -98,6 +98,11 @@ def test_a_community_plugin_in_the_cache_is_never_run(world: World) -> None:
     preview = world.pulumi("preview", "--stack", "staging")
     assert preview.returncode == 0, preview.stdout + preview.stderr
     assert "render:services:EnvVarsForService" in preview.stdout
+    up = world.pulumi("up", "--yes", "--stack", "staging")
+    assert up.returncode == 0, up.stdout + up.stderr
+    # Secret outputs as a whole must not make plain values look changed afterwards.
+    again = world.pulumi("preview", "--expect-no-changes", "--stack", "staging")
+    assert again.returncode == 0, again.stdout + again.stderr
     assert not world.marker.exists()
 
 

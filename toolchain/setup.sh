@@ -99,16 +99,21 @@ mv -f "$launcher.tmp" "$launcher"
 "$python" -c 'import envparity.plugins.provider.server' \
     || fail "envparity.plugins.provider does not import" "pip install -e . into .venv (make setup does)"
 
-installed="$PULUMI_HOME/plugins/resource-render-v$plugin_version/pulumi-resource-render"
-if [ -x "$installed" ] && cmp -s "$launcher" "$installed"; then
-    say "plugin resource render v$plugin_version already installed in $PULUMI_HOME"
-else
+# Also as 0.6.0, in this project's own PULUMI_HOME only: state written before the program
+# pinned its provider names the engine's default provider at 0.6.0, and the first run after
+# upgrading reads it once; there it is envparity's plugin too, never the community one.
+for version in "$plugin_version" 0.6.0; do
+    installed="$PULUMI_HOME/plugins/resource-render-v$version/pulumi-resource-render"
+    if [ -x "$installed" ] && cmp -s "$launcher" "$installed"; then
+        say "plugin resource render v$version already installed in $PULUMI_HOME"
+        continue
+    fi
     if [ -e "$installed" ] && ! grep -qF "$(quote "$repo")" "$installed"; then
         say "the installed plugin ran another checkout's envparity (a moved or copied checkout); reinstalling"
     fi
-    "$pulumi_bin" plugin install resource render "$plugin_version" --file "$launcher" --reinstall
-    say "plugin resource render v$plugin_version installed in $PULUMI_HOME"
-fi
+    "$pulumi_bin" plugin install resource render "$version" --file "$launcher" --reinstall
+    say "plugin resource render v$version installed in $PULUMI_HOME"
+done
 # Captured first: with pipefail, grep -q closing the pipe early would fail the check.
 plugins=$("$pulumi_bin" plugin ls 2>/dev/null || true)
 grep -Eq "^render +resource +$plugin_version" <<<"$plugins" \

@@ -40,7 +40,7 @@ _PLUGIN_FILE: Final = "pulumi-resource-render"
 _PREFIX: Final = "render:"
 # The URN name the engine gave the default provider before the program pinned one; the
 # alias moves existing state onto the explicit provider without replacing any service.
-_DEFAULT_PROVIDER: Final = "default_0_6_0"
+_DEFAULT_PROVIDER: Final = "default_0_6_0_github_/api.github.com/cloudy-sky-software/pulumi-render"
 _AMBIENT_OFF: Final = ("1", "true", "yes")
 
 

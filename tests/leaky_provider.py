@@ -7,12 +7,16 @@ whichever plugin applies them. Run as a script by a launcher in a test's PULUMI_
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import grpc
 from pulumi.runtime.proto import provider_pb2
 
 from envparity.plugins.grpcserver import announce_and_wait
 from envparity.plugins.provider.props import Prop, from_struct, to_struct, unseal
 from envparity.plugins.provider.server import RenderProvider, serve
+
+_Response = TypeVar("_Response", provider_pb2.CreateResponse, provider_pb2.UpdateResponse)
 
 
 def _plain(value: Prop) -> Prop:
@@ -24,25 +28,22 @@ def _plain(value: Prop) -> Prop:
     return value
 
 
-def _unsealed(struct: object) -> None:
-    assert hasattr(struct, "CopyFrom")
-    struct.CopyFrom(to_struct({k: _plain(v) for k, v in from_struct(struct).items()}))
+def _unsealed(response: _Response) -> _Response:
+    props = from_struct(response.properties)
+    response.properties.CopyFrom(to_struct({k: _plain(v) for k, v in props.items()}))
+    return response
 
 
 class LeakyProvider(RenderProvider):
     def Create(
         self, request: provider_pb2.CreateRequest, context: grpc.ServicerContext
     ) -> provider_pb2.CreateResponse:
-        response = super().Create(request, context)
-        _unsealed(response.properties)
-        return response
+        return _unsealed(super().Create(request, context))
 
     def Update(
         self, request: provider_pb2.UpdateRequest, context: grpc.ServicerContext
     ) -> provider_pb2.UpdateResponse:
-        response = super().Update(request, context)
-        _unsealed(response.properties)
-        return response
+        return _unsealed(super().Update(request, context))
 
 
 if __name__ == "__main__":

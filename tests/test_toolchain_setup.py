@@ -112,13 +112,19 @@ def test_a_fresh_checkout_builds_once_and_the_next_copies_from_the_cache(tmp_pat
     assert calls.read_text().count("build") == 1
 
 
-def test_a_pulumi_of_the_pinned_version_on_path_is_linked_not_built(tmp_path: Path) -> None:
+def pulumi_on_path(tmp_path: Path) -> dict[str, str]:
+    """An environment with a stand-in pulumi of the pinned version on PATH."""
     tools = tmp_path / "bin"
     tools.mkdir()
     (tools / "pulumi").write_text(FAKE_PULUMI)
     (tools / "pulumi").chmod(0o755)
-    env = {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path),
+            "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def test_a_pulumi_of_the_pinned_version_on_path_is_linked_not_built(tmp_path: Path) -> None:
+    env = pulumi_on_path(tmp_path)
+    tools = tmp_path / "bin"
     repo = checkout(tmp_path, "repo")
     out = run_setup(repo, env)
     assert "found on PATH" in out
@@ -127,12 +133,7 @@ def test_a_pulumi_of_the_pinned_version_on_path_is_linked_not_built(tmp_path: Pa
 
 
 def test_a_copied_checkout_reinstalls_a_plugin_that_runs_its_own_code(tmp_path: Path) -> None:
-    tools = tmp_path / "bin"
-    tools.mkdir()
-    (tools / "pulumi").write_text(FAKE_PULUMI)
-    (tools / "pulumi").chmod(0o755)
-    env = {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env = pulumi_on_path(tmp_path)
     first = checkout(tmp_path, "first")
     run_setup(first, env)
     moved = tmp_path / "moved"

@@ -10,9 +10,10 @@ dropped on purpose (`retired`) or named in a warning before the update removes t
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pulumi
 import pulumi_render as render
@@ -48,6 +49,7 @@ __all__ = [
 
 LiveEnv = Mapping[str, Mapping[str, Secret]]
 """Service name -> the env Render has now, values always wrapped."""
+_T = TypeVar("_T")
 LiveReader = Callable[[DesiredStack, Mapping[str, ConfigValue]], LiveEnv]
 ServiceReader = Callable[[DesiredStack, Mapping[str, ConfigValue]], Mapping[str, RenderService]]
 
@@ -168,23 +170,23 @@ def declare(
     return resources
 
 
-def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveEnv:
-    """Each service's env on Render now, read with the stack's own `render:apiKey`.
-
-    A service that cannot be read stops the program: planning a replace-all write without
-    knowing what it would delete is exactly the blind spot envparity exists to close.
-    """
+def _from_render(
+    desired: DesiredStack, config: Mapping[str, ConfigValue],
+    read_all: Callable[[RenderClient], Sequence[_T | ReadError]], *, what: str,
+) -> dict[str, _T]:
+    """Service name -> what `read_all` read, with the stack's own `render:apiKey`; any
+    service that could not be read stops the program."""
     entry = config.get("render:apiKey")
     key = None if entry is None else Secret(reveal(entry.value))
     try:
         with RenderClient.from_env(api_key=key) as client:
-            results = read_live_env(client, desired.services)
+            results = read_all(client)
     except EnvparityError as exc:
         raise pulumi.RunError(exc.render()) from None
     failed = [r for r in results if isinstance(r, ReadError)]
     if failed:
         raise pulumi.RunError(
-            "could not read the current env on Render, so nothing is planned:\n"
+            f"could not read {what} on Render, so nothing is planned:\n"
             + "\n".join(f"{e.service} ({e.service_id}): {e.message}; fix: {e.hint}"
                         for e in failed)
         )
@@ -192,31 +194,30 @@ def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> Liv
             if not isinstance(r, ReadError)}
 
 
+def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveEnv:
+    """Each service's env on Render now, read with the stack's own `render:apiKey`.
+
+    A service that cannot be read stops the program: planning a replace-all write without
+    knowing what it would delete is exactly the blind spot envparity exists to close.
+    """
+    return _from_render(desired, config, lambda client: read_live_env(client, desired.services),
+                        what="the current env")
+
+
 def read_services(
     desired: DesiredStack, config: Mapping[str, ConfigValue]
 ) -> Mapping[str, RenderService]:
     """What Render says each declared service is, read with the stack's `render:apiKey`."""
-    entry = config.get("render:apiKey")
-    key = None if entry is None else Secret(reveal(entry.value))
 
     def read(client: RenderClient, svc: DesiredService) -> RenderService:
         found = client.get_service(svc.service_id)
         return RenderService(id=found.id, name=found.name, type=found.type)
 
-    try:
-        with RenderClient.from_env(api_key=key) as client:
-            results = read_each(desired.services, lambda svc: read(client, svc))
-    except EnvparityError as exc:
-        raise pulumi.RunError(exc.render()) from None
-    failed = [r for r in results if isinstance(r, ReadError)]
-    if failed:
-        raise pulumi.RunError(
-            "could not read the declared services on Render, so nothing is planned:\n"
-            + "\n".join(f"{e.service} ({e.service_id}): {e.message}; fix: {e.hint}"
-                        for e in failed)
-        )
-    return {svc.name: r for svc, r in zip(desired.services, results, strict=True)
-            if isinstance(r, RenderService)}
+    return _from_render(
+        desired, config,
+        lambda client: read_each(desired.services, lambda svc: read(client, svc)),
+        what="the declared services",
+    )
 
 
 def verify_targets(

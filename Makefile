@@ -4,7 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+# The checkout's path is part of the stamp: a copied .venv's editable install still points at
+# the checkout it was made in, so a moved or copied checkout installs itself again.
+STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; pwd) | sha256sum | cut -c1-16)
 
 .PHONY: setup venv toolchain actionlint postgres stacks test lint unit demo clean
 

@@ -17,13 +17,19 @@ from typing import Any
 import grpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
-from envparity.stack.toolchain import PULUMI_VERSION, pulumi_bin, pulumi_env, repo_root
+from envparity.stack.toolchain import (
+    PULUMI_VERSION,
+    RENDER_PLUGIN_VERSION,
+    pulumi_bin,
+    pulumi_env,
+    repo_root,
+)
 
 API_KEY = "rnd_test_key"
 API_SERVICE = "srv-d0v2nqvdiees73cejf0g"
 WORKER_SERVICE = "srv-d2h5mr8dl3ps73fvvlog"
 CANARY = "canary-provider-Vq3Lx8Rt2Kw9"
-PLUGIN_VERSION = "0.6.0"
+PLUGIN_VERSION = RENDER_PLUGIN_VERSION
 
 
 def seed(**env_by_service: Mapping[str, str]) -> dict[str, Any]:

@@ -287,3 +287,34 @@ def test_a_broken_catalog_exits_1_in_check_and_plan(
     code, out = cli(capsys, *command, "--repo", str(repo))
     assert code == 1
     assert "a date; quote it" in out
+
+
+def test_check_of_one_stack_refuses_an_id_that_another_stack_uses(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = EXAMPLE_VALUES["production"]["envparity:serviceIds"]
+    assert isinstance(ids, dict)
+    pulumi(project, "config", "set", "--path", "--stack", "staging", "envparity:serviceIds.api",
+           ids["worker"])
+    code, out = cli(capsys, "check", "--stack", "staging", "--repo", str(project))
+    assert code == 2
+    assert "Pulumi.staging.yaml: envparity:serviceIds (api): error" in out
+    assert f"same Render service ({ids['worker']}) as production's worker" in out
+    code, out = cli(capsys, "plan", "--stack", "staging", "--repo", str(project))
+    assert code == 2
+    code, out = cli(capsys, "check", "--all", "--repo", str(project))
+    assert code == 2
+    assert "as staging's api" in out
+
+
+def test_two_services_of_one_stack_on_one_id_are_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = EXAMPLE_VALUES["staging"]["envparity:serviceIds"]
+    assert isinstance(ids, dict)
+    pulumi(project, "config", "set", "--path", "--stack", "staging",
+           "envparity:serviceIds.worker", ids["api"])
+    code, out = cli(capsys, "check", "--stack", "staging", "--repo", str(project))
+    assert code == 2
+    assert "(worker): error: points at the same Render service" in out
+    assert "as api [service-ids]" in out

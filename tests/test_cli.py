@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
+from envparity.cli.interrupts import engine_run
 from envparity.cli.main import main
+from envparity.core.errors import EnvparityError
 
 
 @pytest.mark.parametrize(
@@ -40,3 +45,26 @@ def test_nothing_close_gets_no_suggestion(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["zzz"])
     assert "did you mean" not in capsys.readouterr().err
+
+
+def test_ctrl_c_during_an_engine_run_is_left_to_pulumi(capsys: pytest.CaptureFixture[str]) -> None:
+    before = signal.getsignal(signal.SIGINT)
+
+    def cancelled_by_ctrl_c() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the terminal's Ctrl-C reaches us and pulumi
+        raise EnvparityError("pulumi up of staging failed:\nerror: update canceled")
+
+    assert engine_run("up", cancelled_by_ctrl_c) is None
+    err = capsys.readouterr().err
+    assert "pulumi is cancelling" in err
+    assert "interrupted: up stopped" in err
+    assert "Traceback" not in err
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_engine_failure_without_ctrl_c_is_raised_as_it_was() -> None:
+    def failed() -> None:
+        raise EnvparityError("pulumi up of staging failed")
+
+    with pytest.raises(EnvparityError, match="failed"):
+        engine_run("up", failed)

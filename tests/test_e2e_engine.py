@@ -18,7 +18,7 @@ from pulumi import automation as auto
 from envparity.cli import main as cli
 from envparity.cli.demo import render_env, scratch_project
 from envparity.core.desired import DesiredStack
-from envparity.core.errors import StackHasFindings
+from envparity.core.errors import EnvparityError, StackHasFindings
 from envparity.core.findings import Severity
 from envparity.core.secret import reveal
 from envparity.emulator import Emulator, running_emulator
@@ -177,3 +177,20 @@ def test_a_broken_stack_fails_preview_with_check_findings_and_writes_nothing(
     assert cli.main(["preview", "--stack", "production"]) == 2
     assert not [r for r in world.emu.requests if r.method in WRITES]
     assert all(not world.emu.env_vars(service_id) for service_id in ids)
+
+
+def test_a_lock_left_by_a_killed_up_is_named_with_how_to_clear_it(world: World) -> None:
+    locks = world.project / ".state" / ".pulumi" / "locks" / "organization" / "envparity"
+    (locks / "staging").mkdir(parents=True, exist_ok=True)
+    (locks / "staging" / "left-by-a-killed-up.json").write_text(json.dumps(
+        {"pid": 4242, "username": "ci", "hostname": "runner", "timestamp": "2026-01-01T00:00:00Z"}
+    ))
+    with pytest.raises(EnvparityError) as raised:
+        world.up("staging")
+    assert "currently locked" in str(raised.value)
+    assert "(pid 4242)" in str(raised.value)
+    hint = raised.value.hint
+    assert "ps -p <pid>" in hint
+    assert f"PULUMI_BACKEND_URL={(world.project / '.state').as_uri()}" in hint
+    assert "cancel --stack staging --yes" in hint
+    assert not [r for r in world.emu.requests if r.method in WRITES]

@@ -12,10 +12,12 @@ from pulumi.automation._cmd import CommandResult
 from envparity.core.errors import CatalogError, EnvparityError, StackHasFindings
 from envparity.core.findings import ExitCode, Finding
 from envparity.stack import engine
+from envparity.stack.toolchain import repo_root
 
 FINDING = Finding(location="Pulumi.production.yaml", key="envparity:DATABASE_URL",
                   rule="supabase-direct-host", message="uses Supabase's direct host",
                   hint="use the pooler")
+REPO = repo_root()
 STOPPED = auto.CommandError(CommandResult("", "noise\nerror: envparity check found ...", 255))
 
 
@@ -23,7 +25,7 @@ def test_a_refusal_becomes_stack_has_findings_with_the_programs_findings() -> No
     refusal = StackHasFindings("envparity check found 1 error(s) in Pulumi.production.yaml; "
                                "nothing is changed on Render:\n" + FINDING.render(), [FINDING],
                                hint="envparity check --stack production")
-    failure = engine._failure("preview", "production", STOPPED, [refusal])
+    failure = engine._failure("preview", "production", STOPPED, repo=REPO, refusals=[refusal])
     assert isinstance(failure, StackHasFindings)
     assert failure.findings == (FINDING,)
     assert failure.exit_code is ExitCode.FINDINGS
@@ -34,11 +36,11 @@ def test_a_refusal_becomes_stack_has_findings_with_the_programs_findings() -> No
 
 def test_a_catalog_refusal_is_raised_as_it_came() -> None:
     refusal = CatalogError([FINDING])
-    assert engine._failure("up", "staging", STOPPED, [refusal]) is refusal
+    assert engine._failure("up", "staging", STOPPED, repo=REPO, refusals=[refusal]) is refusal
 
 
 def test_without_a_refusal_the_end_of_stderr_is_kept() -> None:
-    failure = engine._failure("up", "staging", STOPPED, [])
+    failure = engine._failure("up", "staging", STOPPED, repo=REPO, refusals=[])
     assert type(failure) is EnvparityError
     assert failure.exit_code is ExitCode.FAILED
     assert str(failure) == "pulumi up of staging failed:\nnoise\nerror: envparity check found ..."

@@ -22,7 +22,7 @@ from google.protobuf import empty_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
 from envparity.plugins.langhost import parse_args, program_file, required_plugins
-from envparity.stack.toolchain import PULUMI_VERSION, repo_root
+from envparity.stack.toolchain import PULUMI_VERSION, RENDER_PLUGIN_VERSION, repo_root
 
 SCRIPT = repo_root() / "toolchain" / "langhost.sh"
 MARKER = "# envparity stand-in language host"
@@ -51,16 +51,14 @@ def test_plugin_info_is_the_cli_release(host: language_pb2_grpc.LanguageRuntimeS
     assert host.GetPluginInfo(empty_pb2.Empty()).version == PULUMI_VERSION
 
 
-def test_required_packages_name_the_render_plugin_of_the_installed_sdk(
+def test_required_packages_name_envparitys_pinned_render_plugin(
     host: language_pb2_grpc.LanguageRuntimeStub,
 ) -> None:
-    sdk_version = metadata.version("pulumi_render")
+    pinned = ("resource", "render", RENDER_PLUGIN_VERSION)
     packages = host.GetRequiredPackages(language_pb2.GetRequiredPackagesRequest()).packages
-    assert [(p.kind, p.name, p.version) for p in packages] == [
-        ("resource", "render", sdk_version)
-    ]
+    assert [(p.kind, p.name, p.version) for p in packages] == [pinned]
     plugins = host.GetRequiredPlugins(language_pb2.GetRequiredPluginsRequest()).plugins
-    assert [(p.kind, p.name, p.version) for p in plugins] == [("resource", "render", sdk_version)]
+    assert [(p.kind, p.name, p.version) for p in plugins] == [pinned]
 
 
 def test_install_dependencies_succeeds_without_installing(
@@ -162,6 +160,7 @@ def test_script_writes_the_launcher_once(tmp_path: Path) -> None:
     text = launcher.read_text()
     assert MARKER in text
     assert f"exec '{repo}/.venv/bin/python' -m envparity.plugins.langhost \"$@\"" in text
+    assert text.count(f"PYTHONPATH='{repo}'") == 1
     assert os.access(launcher, os.X_OK)
     before = launcher.stat().st_mtime_ns
     assert "already" in run_script(repo)
@@ -216,3 +215,23 @@ def test_script_refuses_to_run_before_setup(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "pulumi is missing" in run.stderr
     assert "setup.sh" in run.stderr
+
+
+def test_a_copied_checkout_gets_a_launcher_that_runs_its_own_code(tmp_path: Path) -> None:
+    first = checkout(tmp_path)
+    executable(first / ".tools" / "bin" / "pulumi", "#!/bin/sh\n")
+    run_script(first)
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved, symlinks=True)
+    # The copy's own code: a host that only says where it was imported from.
+    package = moved / "envparity" / "plugins"
+    for folder in (moved / "envparity", package):
+        executable(folder / "__init__.py", "")
+    executable(package / "langhost.py", "print(__file__)\n")
+
+    assert "another checkout" in run_script(moved)
+    launcher = moved / ".tools" / "bin" / "pulumi-language-python"
+    ran = subprocess.run([str(launcher)], capture_output=True, text=True, timeout=30,
+                         check=False, cwd=tmp_path, env={k: v for k, v in os.environ.items()
+                                           if k != "PYTHONPATH"})
+    assert ran.stdout.strip() == str(package / "langhost.py"), ran.stdout + ran.stderr

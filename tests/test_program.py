@@ -21,10 +21,12 @@ from envparity.core.findings import Severity
 from envparity.core.plan import desired_state
 from envparity.core.secret import Secret
 from envparity.core.stackvalues import ConfigValue
+from envparity.core.targets import RenderService
 from envparity.plugins.provider.config import settings_from
 from envparity.plugins.provider.props import Sealed
 from envparity.stack import program
 from envparity.stack.catalog import load_catalog
+from envparity.stack.toolchain import RENDER_PLUGIN_VERSION
 
 CATALOG = load_catalog(REPO)
 # The wire marker of a Pulumi secret: {SECRET_KEY: SECRET_SIG, "value": ...}.
@@ -58,8 +60,20 @@ class Ran:
     logs: list[str]
 
 
+@pytest.fixture(autouse=True)
+def _plugin_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin cache holding envparity's plugin, as `make setup` leaves it."""
+    plugin = (tmp_path / "plugins" / f"resource-render-v{RENDER_PLUGIN_VERSION}"
+              / "pulumi-resource-render")
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text("#!/bin/sh\n")
+    plugin.chmod(0o755)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path))
+
+
 def run_program(stack: str, values: Mapping[str, object],
-                live: program.LiveEnv | None = None, **options: Any) -> Ran:
+                live: program.LiveEnv | None = None,
+                seen: Mapping[str, RenderService] | None = None, **options: Any) -> Ran:
     recorder, lines = Recorder(), Lines()
     logger = logging.getLogger(f"pulumi-mock-{id(recorder)}")
     logger.addHandler(lines)
@@ -71,7 +85,8 @@ def run_program(stack: str, values: Mapping[str, object],
     )
 
     def body() -> pulumi.Output[list[Any]]:
-        created = program.run(live, **{"repo": REPO, **options})
+        reader = None if seen is None else (lambda _desired, _config: seen)
+        created = program.run(live, **{"repo": REPO, "service_reader": reader, **options})
         return pulumi.Output.all(*[r.id for r in created.values()])
 
     # `runtime.test` drives the event loop until every registration is done.
@@ -291,3 +306,74 @@ def test_merge_without_live_sends_the_declaration_only() -> None:
     merged = program.merge_live(SERVICE, None)
     assert dict(merged.env) == {"A": "1", "S": Secret("s")}
     assert merged.undeclared == merged.carried == merged.retiring == ()
+
+
+def test_every_env_resource_goes_through_the_pinned_provider() -> None:
+    ran = run_program("staging", EXAMPLE_VALUES["staging"])
+    for args in ran.resources.values():
+        assert args.provider is not None
+        assert "pulumi:providers:render::envparity-render::" in args.provider
+
+
+def test_a_cache_without_envparitys_plugin_stops_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "empty-home"))
+    monkeypatch.setenv("PATH", str(tmp_path / "no-plugins-here"))
+    with pytest.raises(pulumi.RunError, match="make setup"):
+        run_program("staging", EXAMPLE_VALUES["staging"])
+
+
+def on_render(stack: str, **changes: RenderService) -> dict[str, RenderService]:
+    """What Render says the stack's services are: as declared, unless changed."""
+    ids = EXAMPLE_VALUES[stack]["envparity:serviceIds"]
+    assert isinstance(ids, dict)
+    declared = {name: RenderService(id=ids[name], name=name, type=spec.render_type)
+                for name, spec in CATALOG.services.items()}
+    return {**declared, **changes}
+
+
+def test_services_as_declared_on_render_pass() -> None:
+    ran = run_program("staging", EXAMPLE_VALUES["staging"], seen=on_render("staging"))
+    assert set(ran.resources) == {"api", "worker"}
+
+
+def test_an_id_of_another_stack_stops_the_program_before_any_resource() -> None:
+    prod = EXAMPLE_VALUES["production"]["envparity:serviceIds"]
+    assert isinstance(prod, dict)
+    values = {**EXAMPLE_VALUES["staging"],
+              "envparity:serviceIds": {"api": prod["worker"],
+                                       "worker": "srv-d1stagingwrk00fake02"}}
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program("staging", values)
+    text = str(raised.value)
+    assert "refuses to write" in text
+    assert f"same Render service ({prod['worker']}) as production's worker" in text
+    assert "fix:" in text
+
+
+def test_swapped_ids_are_caught_by_the_service_type_on_render() -> None:
+    ids = EXAMPLE_VALUES["staging"]["envparity:serviceIds"]
+    assert isinstance(ids, dict)
+    seen = on_render("staging",
+                     api=RenderService(id=ids["api"], name="worker", type="background_worker"),
+                     worker=RenderService(id=ids["worker"], name="api", type="web_service"))
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program("staging", EXAMPLE_VALUES["staging"], seen=seen)
+    text = str(raised.value)
+    assert "(api): error: points at" in text
+    assert "a background_worker on Render; the catalog declares api a web_service" in text
+    assert "[render-type]" in text
+
+
+def test_a_service_render_names_after_another_stack_is_refused() -> None:
+    ids = EXAMPLE_VALUES["staging"]["envparity:serviceIds"]
+    assert isinstance(ids, dict)
+    seen = on_render("staging", worker=RenderService(
+        id=ids["worker"], name="worker-production", type="background_worker"))
+    with pytest.raises(pulumi.RunError, match=r"names stack production, not staging"):
+        run_program("staging", EXAMPLE_VALUES["staging"], seen=seen)
+    fine = on_render("staging", worker=RenderService(
+        id=ids["worker"], name="worker-staging", type="background_worker"))
+    assert set(run_program("staging", EXAMPLE_VALUES["staging"], seen=fine).resources) == {
+        "api", "worker"}

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import select
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -180,3 +186,24 @@ def test_invalid_inputs_never_reach_render(stub: Stub, emu: Emulator) -> None:
     assert "envVars[0].key" in error.details()
     assert CANARY not in error.details()
     assert len(emu.requests) == before
+
+
+def test_the_plugin_exits_when_the_engine_that_started_it_is_killed() -> None:
+    engine = subprocess.Popen(
+        ["/bin/sh", "-c", f"'{sys.executable}' -m envparity.plugins.provider 127.0.0.1:1 & "
+         "echo $!; wait"],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    assert engine.stdout is not None
+    plugin = int(engine.stdout.readline())
+    exited = os.pidfd_open(plugin)
+    try:
+        assert engine.stdout.readline().strip().isdigit()  # serving: its port
+        os.kill(engine.pid, signal.SIGKILL)  # as `kill -9` of `pulumi up` does
+        engine.wait(timeout=10)
+        readable, _, _ = select.select([exited], [], [], 60)
+        assert readable, "the plugin outlived the engine"
+    finally:
+        os.close(exited)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(plugin, signal.SIGKILL)

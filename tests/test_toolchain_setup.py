@@ -115,15 +115,42 @@ def test_a_fresh_checkout_builds_once_and_the_next_copies_from_the_cache(tmp_pat
     assert calls.read_text().count("build") == 1
 
 
-def test_a_pulumi_of_the_pinned_version_on_path_is_linked_not_built(tmp_path: Path) -> None:
+def pulumi_on_path(tmp_path: Path) -> dict[str, str]:
+    """An environment with a stand-in pulumi of the pinned version on PATH."""
     tools = tmp_path / "bin"
     tools.mkdir()
     (tools / "pulumi").write_text(FAKE_PULUMI)
     (tools / "pulumi").chmod(0o755)
-    env = {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return {"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path),
+            "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def test_a_pulumi_of_the_pinned_version_on_path_is_linked_not_built(tmp_path: Path) -> None:
+    env = pulumi_on_path(tmp_path)
+    tools = tmp_path / "bin"
     repo = checkout(tmp_path, "repo")
     out = run_setup(repo, env)
     assert "found on PATH" in out
     assert (repo / ".tools" / "bin" / "pulumi").resolve() == tools / "pulumi"
     assert not (tmp_path / "cache" / "envparity").exists()
+
+
+def test_a_copied_checkout_reinstalls_a_plugin_that_runs_its_own_code(tmp_path: Path) -> None:
+    env = pulumi_on_path(tmp_path)
+    first = checkout(tmp_path, "first")
+    run_setup(first, env)
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved, symlinks=True)
+    # The copy's own code: a provider that only says where it was imported from.
+    package = moved / "envparity" / "plugins" / "provider"
+    package.mkdir(parents=True)
+    for folder in (moved / "envparity", package.parent, package):
+        (folder / "__init__.py").write_text("")
+    (package / "__main__.py").write_text("print(__file__)\n")
+
+    assert "another checkout" in run_setup(moved, env)
+    installed = (moved / ".pulumi-home" / "plugins" / f"resource-render-v{PLUGIN_VERSION}"
+                 / "pulumi-resource-render")
+    ran = subprocess.run([str(installed)], capture_output=True, text=True, timeout=30,
+                         check=False, cwd=tmp_path, env=env)
+    assert ran.stdout.strip() == str(package / "__main__.py"), ran.stdout + ran.stderr

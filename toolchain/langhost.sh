@@ -38,18 +38,23 @@ fi
 
 "$python" -c 'import envparity.plugins.langhost' \
     || fail "envparity.plugins.langhost does not import" "pip install -e . into .venv (make setup does)"
-quoted_python="'${python//\'/\'\\\'\'}'"
+quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# PYTHONPATH puts this checkout first: a copied .venv's editable install still points at
+# the checkout it was made in, and the host must run this one's program and envparity.
 cat >"$launcher.tmp" <<EOF
 #!/bin/sh
 $marker, standing in for pulumi-language-python
 # (see docs/toolchain.md). Written by toolchain/langhost.sh.
-exec $quoted_python -m envparity.plugins.langhost "\$@"
+PYTHONPATH=$(quote "$repo")\${PYTHONPATH:+:\$PYTHONPATH} exec $(quote "$python") -m envparity.plugins.langhost "\$@"
 EOF
 chmod +x "$launcher.tmp"
 if cmp -s "$launcher.tmp" "$launcher"; then
     rm -f "$launcher.tmp"
     say "stand-in language host already in .tools/bin"
 else
+    if [ -e "$launcher" ] && ! grep -qF "$(quote "$repo")" "$launcher"; then
+        say "the launcher ran another checkout's envparity (a moved or copied checkout); rewriting"
+    fi
     mv -f "$launcher.tmp" "$launcher"
     say "stand-in language host written to $launcher"
 fi

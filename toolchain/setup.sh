@@ -20,20 +20,21 @@ from pathlib import Path
 from envparity.stack.toolchain import PULUMI_VERSION, pulumi_bin, pulumi_env
 repo = Path(sys.argv[1])
 env = pulumi_env(repo)
+from envparity.stack.toolchain import RENDER_PLUGIN_VERSION
 print(PULUMI_VERSION, pulumi_bin(repo), env["PULUMI_HOME"], env["PULUMI_SKIP_UPDATE_CHECK"],
-      env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"], sep="\n")
+      env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"], RENDER_PLUGIN_VERSION, sep="\n")
 PY
 )
-[ "${#settings[@]}" -eq 5 ] || fail "envparity.stack.toolchain did not load" \
+[ "${#settings[@]}" -eq 6 ] || fail "envparity.stack.toolchain did not load" \
     "pip install -e . into .venv (make setup does)"
 version=${settings[0]}
 pulumi_bin=${settings[1]}
 PULUMI_HOME=${settings[2]}
 PULUMI_SKIP_UPDATE_CHECK=${settings[3]}
 PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=${settings[4]}
+plugin_version=${settings[5]}
 export PULUMI_HOME PULUMI_SKIP_UPDATE_CHECK PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION
 
-plugin_version=0.6.0
 wrapper="$repo/toolchain/pulumi-cli"
 cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/envparity"
 key=$(cat "$wrapper/go.mod" "$wrapper/go.sum" | sha256sum | cut -c1-16)
@@ -84,25 +85,35 @@ say "$("$pulumi_bin" version) at $pulumi_bin"
 # --- 2. the render provider plugin --------------------------------------------------------
 launcher="$repo/.tools/plugins/pulumi-resource-render"
 mkdir -p "$(dirname "$launcher")"
-quoted_python="'${python//\'/\'\\\'\'}'"
+quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# PYTHONPATH puts this checkout first: a copied .venv's editable install still points at
+# the checkout it was made in, and the launcher must run this one's code.
 cat >"$launcher.tmp" <<EOF
 #!/bin/sh
-# envparity's provider for render:services:EnvVarsForService, standing in for the community
-# pulumi-resource-render $plugin_version plugin (see docs/toolchain.md). Written by toolchain/setup.sh.
-exec $quoted_python -m envparity.plugins.provider "\$@"
+# envparity's provider for render:services:EnvVarsForService: envparity's own
+# pulumi-resource-render $plugin_version (see docs/toolchain.md). Written by toolchain/setup.sh.
+PYTHONPATH=$(quote "$repo")\${PYTHONPATH:+:\$PYTHONPATH} exec $(quote "$python") -m envparity.plugins.provider "\$@"
 EOF
 chmod +x "$launcher.tmp"
 mv -f "$launcher.tmp" "$launcher"
 "$python" -c 'import envparity.plugins.provider.server' \
     || fail "envparity.plugins.provider does not import" "pip install -e . into .venv (make setup does)"
 
-installed="$PULUMI_HOME/plugins/resource-render-v$plugin_version/pulumi-resource-render"
-if [ -x "$installed" ] && cmp -s "$launcher" "$installed"; then
-    say "plugin resource render v$plugin_version already installed in $PULUMI_HOME"
-else
-    "$pulumi_bin" plugin install resource render "$plugin_version" --file "$launcher" --reinstall
-    say "plugin resource render v$plugin_version installed in $PULUMI_HOME"
-fi
+# Also as 0.6.0, in this project's own PULUMI_HOME only: state written before the program
+# pinned its provider names the engine's default provider at 0.6.0, and the first run after
+# upgrading reads it once; there it is envparity's plugin too, never the community one.
+for version in "$plugin_version" 0.6.0; do
+    installed="$PULUMI_HOME/plugins/resource-render-v$version/pulumi-resource-render"
+    if [ -x "$installed" ] && cmp -s "$launcher" "$installed"; then
+        say "plugin resource render v$version already installed in $PULUMI_HOME"
+        continue
+    fi
+    if [ -e "$installed" ] && ! grep -qF "$(quote "$repo")" "$installed"; then
+        say "the installed plugin ran another checkout's envparity (a moved or copied checkout); reinstalling"
+    fi
+    "$pulumi_bin" plugin install resource render "$version" --file "$launcher" --reinstall
+    say "plugin resource render v$version installed in $PULUMI_HOME"
+done
 # Captured first: with pipefail, grep -q closing the pipe early would fail the check.
 plugins=$("$pulumi_bin" plugin ls 2>/dev/null || true)
 grep -Eq "^render +resource +$plugin_version" <<<"$plugins" \

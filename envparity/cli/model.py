@@ -16,10 +16,12 @@ from envparity.core.desired import DesiredStack
 from envparity.core.errors import CatalogError, EnvparityError
 from envparity.core.findings import ExitCode, Finding, Severity, exit_code_for
 from envparity.core.plan import desired_state, plan_json, plan_text, stack_file
+from envparity.core.targets import shared_id_findings
 from envparity.stack.catalog import load_catalog
 from envparity.stack.config import read_stack_config
 from envparity.stack.keyfile import fingerprint_key
 from envparity.stack.loader import load_all
+from envparity.stack.peers import peer_service_ids
 from envparity.stack.toolchain import repo_root
 
 __all__ = ["register"]
@@ -123,7 +125,15 @@ def _one_stack(repo: Path, stack: str) -> tuple[DesiredStack | None, list[Findin
         return None, [Finding(location=stack_file(stack), key=None, rule="missing-stack-file",
                               message=f"stack {stack} has no stack file", hint=hint)]
     config = read_stack_config(stack, repo=repo)
-    return desired_state(catalog, stack, config, location=stack_file(stack))
+    desired, findings = desired_state(catalog, stack, config, location=stack_file(stack))
+    if desired is not None:
+        ids, problems = peer_service_ids(repo, catalog.stacks, exclude=stack)
+        ids[stack] = {svc.name: svc.service_id for svc in desired.services}
+        found = problems + shared_id_findings(stack, ids, location=stack_file(stack))
+        findings = [*findings, *found]
+        if any(f.severity is Severity.ERROR for f in found):
+            desired = None
+    return desired, findings
 
 
 def run_check(args: argparse.Namespace) -> int:

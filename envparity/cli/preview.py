@@ -18,6 +18,7 @@ from envparity.checks.common import read_live_env
 from envparity.checks.parity import stack_specific_keys
 from envparity.checks.preview import PreviewReport, PulumiRun, build_preview, previous_stack
 from envparity.checks.previewdoc import render_preview
+from envparity.cli.interrupts import engine_run
 from envparity.core.desired import DesiredStack
 from envparity.core.errors import EnvparityError, ReadError
 from envparity.core.findings import ExitCode, Finding, Severity
@@ -83,12 +84,15 @@ def _pulumi(args: argparse.Namespace, report: PreviewReport, *, repo: Path) -> P
 
     lines: list[str] = []
     try:
-        result = engine.preview(args.stack, repo=repo, refresh=args.refresh,
-                                on_output=lambda line: lines.append(line.rstrip("\n")))
+        result = engine_run("preview", lambda: engine.preview(
+            args.stack, repo=repo, refresh=args.refresh,
+            on_output=lambda line: lines.append(line.rstrip("\n"))))
     except EnvparityError as exc:
         # The first line says what failed; the rest (pulumi's stderr) goes with its output.
         message = str(exc).splitlines() or ["pulumi preview failed"]
         return PulumiRun(ran=True, ok=False, output=(*lines, *message), note=message[0])
+    if result is None:
+        return PulumiRun(ran=True, ok=False, output=tuple(lines), note="interrupted")
     return PulumiRun(ran=True, ok=True, output=tuple(lines), changes=result.changes,
                      changed=result.changed)
 

@@ -8,13 +8,13 @@ import textwrap
 from typing import Any
 
 from envparity.checks.previewdoc import PREVIEW_FORMATS
+from envparity.cli.interrupts import engine_run
 from envparity.cli.preview import EPILOG as PREVIEW_EPILOG
 from envparity.cli.preview import run_preview
 from envparity.core.findings import ExitCode
 from envparity.stack.toolchain import repo_root
 
 __all__ = ["register"]
-
 
 def _print(line: str) -> None:
     sys.stdout.write(line if line.endswith("\n") else line + "\n")
@@ -32,8 +32,9 @@ def _up(args: argparse.Namespace) -> int:
         print("refusing to apply without --yes; run `envparity preview` to see the changes",
               file=sys.stderr)
         return int(ExitCode.FAILED)
-    engine.up(args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print)
-    return int(ExitCode.CLEAN)
+    result = engine_run("up", lambda: engine.up(
+        args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print))
+    return int(ExitCode.FAILED if result is None else ExitCode.CLEAN)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from envparity.core.findings import Finding, Severity
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.spec import CONFIG_NAMESPACE, SERVICE_IDS_KEY, Catalog, KeySpec, value_problem
 from envparity.core.stackvalues import ConfigValue
+from envparity.core.targets import shared_id_findings
 
 __all__ = ["multi_stack_findings", "resolve_values", "stack_findings"]
 
@@ -86,6 +87,8 @@ def _service_id_findings(catalog: Catalog, config: Mapping[str, ConfigValue],
             found.append(Finding(location=location, key=SERVICE_IDS_KEY, rule="service-ids",
                                  message="is not a Render service id (srv- and 20 lower-case "
                                  "letters or digits)", hint=hint, service=svc))
+    plain = {svc: reveal(sid) for svc, sid in entry.items.items()}
+    found += shared_id_findings("", {"": plain}, location=location)
     for svc in sorted(set(entry.items) - set(catalog.services)):
         found.append(Finding(location=location, key=SERVICE_IDS_KEY, rule="service-ids",
                              message=f"names service {svc}, which the catalog does not declare",
@@ -241,18 +244,14 @@ def _differ_findings(catalog: Catalog, a: str, b: str,
     return found
 
 
-def _service_id_clashes(catalog: Catalog, a: str, b: str,
-                        configs: Mapping[str, Mapping[str, ConfigValue]],
+def _service_id_clashes(configs: Mapping[str, Mapping[str, ConfigValue]],
                         locations: Mapping[str, str]) -> list[Finding]:
-    ids = [configs[s].get(SERVICE_IDS_KEY) for s in (a, b)]
-    if ids[0] is None or ids[1] is None or ids[0].items is None or ids[1].items is None:
-        return []
-    first, second = ids[0].items, ids[1].items
-    return [Finding(location=locations[b], key=SERVICE_IDS_KEY, rule="service-ids",
-                    message=f"{a} and {b} point service {svc} at the same Render service",
-                    hint="each stack needs its own services; correct the id", service=svc)
-            for svc in catalog.services
-            if svc in first and svc in second and reveal(first[svc]) == reveal(second[svc])]
+    ids: dict[str, dict[str, str]] = {}
+    for stack, config in configs.items():
+        entry = config.get(SERVICE_IDS_KEY)
+        if entry is not None and entry.items is not None:
+            ids[stack] = {svc: reveal(sid) for svc, sid in entry.items.items()}
+    return [f for stack in ids for f in shared_id_findings(stack, ids, location=locations[stack])]
 
 
 def _database_findings(catalog: Catalog,
@@ -285,6 +284,6 @@ def multi_stack_findings(
     resolved = {s: resolve_values(catalog, s, c) for s, c in configs.items()}
     for a, b in itertools.combinations(list(configs), 2):
         found += _differ_findings(catalog, a, b, resolved, locations)
-        found += _service_id_clashes(catalog, a, b, configs, locations)
+    found += _service_id_clashes(configs, locations)
     found += _database_findings(catalog, resolved, locations)
     return list(dict.fromkeys(found))

@@ -1,15 +1,25 @@
 """What every Pulumi plugin process does: serve gRPC on a free loopback port, tell the
-engine that port on the first line of stdout, and serve until the engine stops it."""
+engine that port on the first line of stdout, and serve until the engine stops it.
+
+The engine stops a plugin with SIGINT (or kills it). An engine that is itself killed
+(`kill -9` of `pulumi up`) stops nothing, so a plugin also stops once its parent, the
+engine, is gone: the orphan would otherwise hold its port and threads indefinitely.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent import futures
+from typing import Final
 
 import grpc
 
 __all__ = ["announce_and_wait", "start"]
+
+_PARENT_CHECK_SECONDS: Final = 1.0
 
 
 def start(
@@ -23,10 +33,22 @@ def start(
     return server, port
 
 
+def _stop_when_orphaned(server: grpc.Server, parent: int, done: threading.Event) -> None:
+    while not done.wait(_PARENT_CHECK_SECONDS):
+        if os.getppid() != parent:
+            server.stop(grace=None)
+            return
+
+
 def announce_and_wait(server: grpc.Server, port: int) -> None:
     sys.stdout.write(f"{port}\n")
     sys.stdout.flush()
+    done = threading.Event()
+    threading.Thread(target=_stop_when_orphaned, args=(server, os.getppid(), done),
+                     name="parent-watch", daemon=True).start()
     try:
         server.wait_for_termination()
     except KeyboardInterrupt:
         server.stop(grace=1)
+    finally:
+        done.set()

@@ -31,7 +31,7 @@ from pulumi.automation._server import LanguageServer
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
 from envparity.plugins.grpcserver import announce_and_wait, start
-from envparity.stack.toolchain import PULUMI_VERSION
+from envparity.stack.toolchain import PULUMI_VERSION, RENDER_PLUGIN_VERSION
 
 __all__ = ["PythonLanguageHost", "RequiredPlugin", "main", "parse_args", "program_file",
            "required_plugins"]
@@ -82,9 +82,14 @@ def required_plugins(
 
 
 def _dependencies(message: Callable[..., _Dependency]) -> list[_Dependency]:
-    """The required plugins as the older (plugins) or newer (packages) message."""
+    """The required plugins as the older (plugins) or newer (packages) message.
+
+    `render` is named at the version the program pins (envparity's own plugin, installed
+    by `make setup`, never downloaded), so the engine does not fetch the community one.
+    """
+    pinned = {"render": RequiredPlugin("render", RENDER_PLUGIN_VERSION, "")}
     return [message(name=p.name, kind="resource", version=p.version, server=p.server)
-            for p in required_plugins()]
+            for p in (pinned.get(q.name, q) for q in required_plugins())]
 
 
 def program_file(request: language_pb2.RunRequest) -> Path:

@@ -28,6 +28,7 @@ EventSink = Callable[[auto.EngineEvent], None]
 _UNCHANGED = frozenset({"same", "read", "refresh"})
 _SHOWN = frozenset({"info", "warning", "error"})
 _STDERR_LINES = 40
+_LOCKED = "the stack is currently locked"
 _R = TypeVar("_R")
 
 
@@ -79,7 +80,8 @@ def _workspace_stack(stack: str, *, repo: Path, refused: program.Refusal) -> aut
     )
 
     def inline() -> None:
-        program.run(repo=repo, live_reader=program.read_render, refused=refused)
+        program.run(repo=repo, live_reader=program.read_render,
+                    service_reader=program.read_services, refused=refused)
 
     try:
         return auto.select_stack(
@@ -93,7 +95,8 @@ def _workspace_stack(stack: str, *, repo: Path, refused: program.Refusal) -> aut
 
 
 def _failure(
-    verb: str, stack: str, exc: auto.CommandError, refusals: Sequence[EnvparityError]
+    verb: str, stack: str, exc: auto.CommandError, *, repo: Path,
+    refusals: Sequence[EnvparityError],
 ) -> EnvparityError:
     """Why the engine stopped, without repeating the whole streamed output.
 
@@ -109,7 +112,23 @@ def _failure(
         return refusal
     _, _, stderr = str(exc).partition("\n stderr: ")
     tail = [line for line in stderr.strip().splitlines() if line.strip()][-_STDERR_LINES:]
-    return EnvparityError(f"pulumi {verb} of {stack} failed:\n" + "\n".join(tail))
+    hint = _lock_hint(stack, repo) if _LOCKED in stderr else ""
+    return EnvparityError(f"pulumi {verb} of {stack} failed:\n" + "\n".join(tail), hint=hint)
+
+
+def _lock_hint(stack: str, repo: Path) -> str:
+    """How to clear a lock left by an `up` that was killed, once it surely no longer runs."""
+    env = pulumi_env(repo)
+    backend = redacted_backend(env["PULUMI_BACKEND_URL"])
+    if "***@" in backend:
+        backend = "<your PULUMI_BACKEND_URL>"
+    return (
+        f"another up of {stack} is running, or one was killed and left its lock (above: "
+        f"its host and pid). Check that no `envparity up --stack {stack}` or `pulumi up` runs "
+        f"there (`ps -p <pid>` on that host; in CI, no up.yml run of {stack}), then remove "
+        f"the lock: cd {repo} && PULUMI_HOME={env['PULUMI_HOME']} PULUMI_BACKEND_URL={backend} "
+        f"{pulumi_bin(repo)} cancel --stack {stack} --yes"
+    )
 
 
 def _drive(
@@ -120,7 +139,7 @@ def _drive(
     try:
         return action(ws_stack)
     except auto.CommandError as exc:
-        raise _failure(verb, stack, exc, refusals) from None
+        raise _failure(verb, stack, exc, repo=repo, refusals=refusals) from None
 
 
 def preview(

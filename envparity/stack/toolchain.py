@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 __all__ = [
     "DEMO_PASSPHRASE",
     "PULUMI_VERSION",
+    "RENDER_PLUGIN_VERSION",
     "pulumi_bin",
     "pulumi_env",
     "redacted_backend",
@@ -22,6 +23,10 @@ __all__ = [
 ]
 
 PULUMI_VERSION: Final = "3.274.1"
+# The version envparity's own `render` plugin is installed and requested at. A prerelease
+# tag makes the engine take only an exact match from the plugin cache, so the community
+# plugin (0.6.0, or any later release) is never picked in its place.
+RENDER_PLUGIN_VERSION: Final = "0.6.0-envparity.1"
 # Only protects the fake example values in Pulumi.staging.yaml / Pulumi.production.yaml.
 DEMO_PASSPHRASE: Final = "envparity-demo-passphrase"  # noqa: S105
 

@@ -11,11 +11,12 @@ import json
 from typing import Final
 
 from envparity.plugins.provider.envvars import TYPE_TOKEN
+from envparity.stack.toolchain import RENDER_PLUGIN_VERSION
 
 __all__ = ["PACKAGE", "VERSION", "schema_json"]
 
 PACKAGE: Final = "render"
-VERSION: Final = "0.6.0"
+VERSION: Final = RENDER_PLUGIN_VERSION
 
 _STRING: Final = {"type": "string"}
 _ENV_VAR: Final = {

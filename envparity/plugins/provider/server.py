@@ -203,7 +203,9 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Diff(
         self, request: provider_pb2.DiffRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.DiffResponse:
-        old, _ = envvars.parse(from_struct(request.olds))
+        # Old inputs, not outputs, for the same reason as in Read: per-key secrecy. After
+        # the refresh that precedes every update both hold the live env.
+        old, _ = envvars.parse(from_struct(request.old_inputs) or from_struct(request.olds))
         new, _ = envvars.parse(from_struct(request.news))
         return _diff_response(envvars.diff(old, new), list(request.ignoreChanges))
 
@@ -235,7 +237,10 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Read(
         self, request: provider_pb2.ReadRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.ReadResponse:
-        state = from_struct(request.properties) or from_struct(request.inputs)
+        # The inputs say which keys are secret one by one; the outputs' `envVars` is one
+        # secret as a whole (the program's additional_secret_outputs) and would make
+        # every key secret, so every plain value would then differ from the program's.
+        state = from_struct(request.inputs) or from_struct(request.properties)
         old, _ = envvars.parse(state)
         service_id = old.service_id or request.id
         live = self._operations(request.type).read(service_id, old)

@@ -246,13 +246,21 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         old, _ = envvars.parse(olds)
         new, _ = envvars.parse(from_struct(request.news))
         found = envvars.diff(old, new)
-        deploying = self._ops is None or self._ops.settings.deploy_on_change
-        if deploying and rollout_from(olds).pending(old):
+        rollout = rollout_from(olds)
+        if self._deploying() and rollout.pending(old):
             # The env in the state is not the one the service runs: the update deploys it.
             found = replace(found, changes=(
                 *found.changes, envvars.Change(LAST_DEPLOY, ChangeKind.UPDATE, output=True),
             ))
+            last = (f"its last deploy {rollout.last_id} ended {rollout.last_status}"
+                    if rollout.last_id else "no deploy of it was seen")
+            self._log.warn(request.urn, f"{request.urn.rsplit('::', 1)[-1]}: the env on "
+                                        f"Render is not the one the service runs ({last}); "
+                                        "this update deploys it")
         return _diff_response(found, list(request.ignoreChanges))
+
+    def _deploying(self) -> bool:
+        return self._ops is None or self._ops.settings.deploy_on_change
 
     @_guarded
     def Create(
@@ -274,8 +282,10 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         spec = _valid(from_struct(request.news))
         olds = from_struct(request.olds)
         if request.preview:
-            # What the deploy will be is known only once it has run.
-            props = {**spec.props(), **rollout_from(olds).props(), LAST_DEPLOY: UNKNOWN}
+            props = {**spec.props(), **rollout_from(olds).props()}
+            if self._deploying():
+                # Which deploy, and how it ends, is known only once it has run.
+                props[LAST_DEPLOY] = {"id": UNKNOWN, "status": UNKNOWN, "env": UNKNOWN}
         else:
             props = self._apply(request.type, request.urn, spec, olds=olds).props()
         return provider_pb2.UpdateResponse(properties=to_struct(props), refresh_before_update=True)

@@ -157,6 +157,9 @@ def test_a_staging_change_updates_only_the_services_that_use_it(
     for state_file in state_files:
         leaked = CANARY.encode() in state_file.read_bytes()
         assert not leaked, f"canary leaked into state file {state_file.name}"
+        # The deployed-env digests cover secret values: only their ciphertext may be stored.
+        digest_in_clear = b"sha256:" in state_file.read_bytes()
+        assert not digest_in_clear, f"an env digest is in clear in {state_file.name}"
 
 
 def test_hand_edits_are_named_in_preview_and_undone_by_up(world: World) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
+from client_fixtures import FakeClock
 from google.protobuf import struct_pb2
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 from provider_fixtures import API_KEY, API_SERVICE, CANARY, seed
@@ -30,21 +31,6 @@ from envparity.render.client import RenderClient
 OLD_ENV = {"A": "1", "S": CANARY}
 
 
-class FakeTime:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
     with running_emulator(seed(api=OLD_ENV), progressive_deploys=True) as e:
@@ -59,15 +45,15 @@ def spec(env: dict[str, str]) -> EnvSpec:
     return found
 
 
-def ops_for(emu: Emulator, time: FakeTime | None = None, **kw: Any) -> EnvVarsOperations:
-    fake = time or FakeTime()
+def ops_for(emu: Emulator, time: FakeClock | None = None, **kw: Any) -> EnvVarsOperations:
+    fake = time or FakeClock()
 
     def paced_by_fake_time(settings: Settings) -> RenderClient:
         return RenderClient(base_url=settings.base_url, api_key=settings.require_key(),
-                            clock=fake.clock, sleep=fake.sleep)
+                            clock=fake, sleep=fake.sleep)
 
     return EnvVarsOperations(Settings(api_key=Secret(API_KEY), base_url=emu.base_url, **kw),
-                             client_factory=paced_by_fake_time, clock=fake.clock,
+                             client_factory=paced_by_fake_time, clock=fake,
                              sleep=fake.sleep)
 
 
@@ -81,7 +67,7 @@ def env_gets(emu: Emulator) -> int:
 
 
 def test_up_waits_for_the_deploy_to_go_live_and_reports_each_status(emu: Emulator) -> None:
-    time, lines = FakeTime(), []
+    time, lines = FakeClock(), []
     applied = ops_for(emu, time).apply(spec({"A": "2", "S": CANARY}), old=spec(OLD_ENV),
                                        rollout=deployed_old_env(), label="api",
                                        progress=lines.append)
@@ -93,7 +79,7 @@ def test_up_waits_for_the_deploy_to_go_live_and_reports_each_status(emu: Emulato
     assert all(line.startswith(f"api: deploy {deploy['id']} ") for line in lines)
     assert applied.rollout == Rollout(deployed=env_digest(applied.spec), last_id=deploy["id"],
                                       last_status="live", last_env=env_digest(applied.spec))
-    assert time.slept == [1.0, 2.0, 4.0]
+    assert time.sleeps == [1.0, 2.0, 4.0]
 
 
 def test_a_failed_deploy_names_service_deploy_and_status_and_the_next_up_deploys_again(
@@ -158,7 +144,7 @@ def test_an_up_interrupted_after_its_put_is_noticed_by_refresh_and_deployed(
 def test_a_deploy_that_outlasts_the_timeout_fails_and_refresh_picks_up_its_end(
     emu: Emulator,
 ) -> None:
-    time = FakeTime()
+    time = FakeClock()
     with pytest.raises(DeployIncomplete, match=r"still build_in_progress after 2 s") as slow:
         ops_for(emu, time, deploy_timeout=2.0).apply(
             spec({"A": "2", "S": CANARY}), old=spec(OLD_ENV), rollout=deployed_old_env())
@@ -232,7 +218,7 @@ def props(env: dict[str, str]) -> dict[str, Any]:
 @pytest.fixture
 def stub(emu: Emulator) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     provider = RenderProvider(client_factory=lambda s: RenderClient(
-        base_url=emu.base_url, api_key=s.require_key()))
+        base_url=emu.base_url, api_key=s.require_key()), sleep=lambda _: None)
     server, port = serve(provider)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

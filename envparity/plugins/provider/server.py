@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Final, TypeVar
@@ -163,10 +164,12 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     """The `render` resource provider, serving `render:services:EnvVarsForService` only."""
 
     def __init__(
-        self, *, client_factory: ClientFactory = render_client, log: EngineLog | None = None
+        self, *, client_factory: ClientFactory = render_client, log: EngineLog | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._factory = client_factory
         self._log = log or EngineLog(None)
+        self._sleep = sleep
         self._ops: EnvVarsOperations | None = None
         self._cancelled = threading.Event()
 
@@ -225,7 +228,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         settings = settings_from(from_struct(request.args), dict(request.variables))
         if self._ops is not None:
             self._ops.close()
-        self._ops = EnvVarsOperations(settings, client_factory=self._factory)
+        self._ops = EnvVarsOperations(settings, client_factory=self._factory, sleep=self._sleep)
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     @_guarded

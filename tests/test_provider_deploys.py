@@ -189,6 +189,15 @@ def test_a_changing_apply_reads_the_env_once_and_a_no_op_writes_nothing(emu: Emu
     assert [r.method for r in emu.requests] == ["GET"]
 
 
+def test_a_deploy_queued_with_202_is_found_and_waited_for(emu: Emulator) -> None:
+    emu.faults.queue_deploys = True
+    applied = ops_for(emu).apply(spec({"A": "2", "S": CANARY}), old=spec(OLD_ENV),
+                                 rollout=deployed_old_env())
+    deploy = emu.deploys(API_SERVICE)[0]
+    assert (applied.rollout.last_id, applied.rollout.last_status) == (deploy["id"], "live")
+    assert deploy["status"] == "live"
+
+
 def test_the_deploy_timeout_is_read_from_the_environment() -> None:
     assert deploy_timeout({}) == 900.0
     assert deploy_timeout({"ENVPARITY_DEPLOY_TIMEOUT": "60"}) == 60.0

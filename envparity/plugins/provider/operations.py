@@ -1,14 +1,14 @@
 """What the provider does on Render for each engine call on `EnvVarsForService`.
 
 Create and Update are the same act: read the service's env (every page), replace it
-whole with the declared list, and when the service does not yet run that env, start a
-deploy and wait for it to end, because Render does not restart a service for an env change
-by itself and a worker would keep running on its old env. The read before the PUT is
-compared with the keys the engine's diff showed (the state and the inputs): a key that
-appeared on Render since then was never reviewed, so it is carried over, not deleted.
-Delete leaves the service's env as it is: removing the declaration stops envparity
-managing the env, it does not empty a running service's environment. All Render calls go
-through `RenderClient`.
+whole with the declared list, and when that changed the env or the service does not yet
+run it, start a deploy and wait for it to end, because Render does not restart a service
+for an env change by itself and a worker would keep running on its old env. The read
+before the PUT is compared with the keys the engine's diff showed (the state and the
+inputs): a key that appeared on Render since then was never reviewed, so it is carried
+over, not deleted. Delete leaves the service's env as it is: removing the declaration
+stops envparity managing the env, it does not empty a running service's environment. All
+Render calls go through `RenderClient`.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ class EnvVarsOperations:
         }
         body = put_body(target, before, generated=generated)
         wrong = mismatched_keys(body, before)
-        if wrong:
+        changed = bool(wrong)
+        if changed:
             # The PUT answers the new list, so no second read is needed unless it disagrees.
             after = {v.key: v.value for v in client.replace_env_vars(service_id, body)}
             if mismatched_keys(body, after):
@@ -170,7 +171,9 @@ class EnvVarsOperations:
             deployed=env_digest(observed(spec, service_id, list(before.items())))
         )
         applied = Applied(written, state, carried)
-        if not self._settings.deploy_on_change or not state.pending(written):
+        # A changed env is deployed even if the state says it is the deployed one: someone
+        # may have deployed a hand edit since, and the service then runs that.
+        if not self._settings.deploy_on_change or not (changed or state.pending(written)):
             return applied
         return self._deploy(applied, name=name, progress=progress or (lambda _: None))
 

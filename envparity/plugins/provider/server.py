@@ -41,7 +41,7 @@ from envparity.plugins.provider.operations import (
     render_client,
 )
 from envparity.plugins.provider.props import UNKNOWN, Prop, PropMap, from_struct, to_struct, unseal
-from envparity.plugins.provider.rollout import LAST_DEPLOY, rollout_from
+from envparity.plugins.provider.rollout import LAST_DEPLOY, is_final, rollout_from
 from envparity.plugins.provider.schema import VERSION, schema_json
 
 __all__ = ["RenderProvider", "main", "serve"]
@@ -255,7 +255,8 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             found = replace(found, changes=(
                 *found.changes, envvars.Change(LAST_DEPLOY, ChangeKind.UPDATE, output=True),
             ))
-            last = (f"its last deploy {rollout.last_id} ended {rollout.last_status}"
+            verb = "ended" if is_final(rollout.last_status) else "was still"
+            last = (f"its last deploy {rollout.last_id} {verb} {rollout.last_status}"
                     if rollout.last_id else "no deploy of it was seen")
             self._log.warn(request.urn, f"{request.urn.rsplit('::', 1)[-1]}: the env on "
                                         f"Render is not the one the service runs ({last}); "

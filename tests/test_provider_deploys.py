@@ -7,6 +7,7 @@ emulator's deploys move one status per read, so waiting is driven without wall-c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,6 +159,18 @@ def test_a_deploy_that_outlasts_the_timeout_fails_and_refresh_picks_up_its_end(
         kept = type(kept)(found[0], found[1])
     assert kept.rollout.last_status == "live"
     assert not kept.rollout.pending(kept.spec)
+
+
+def test_a_cancelled_up_stops_waiting_and_keeps_what_it_wrote(emu: Emulator) -> None:
+    cancelled = threading.Event()
+    cancelled.set()
+    ops = EnvVarsOperations(Settings(api_key=Secret(API_KEY), base_url=emu.base_url),
+                            sleep=lambda _: None, cancelled=cancelled)
+    with pytest.raises(DeployIncomplete, match="was still created when the wait was cancelled"
+                       ) as stopped:
+        ops.apply(spec({"A": "2", "S": CANARY}), old=spec(OLD_ENV), rollout=deployed_old_env())
+    assert stopped.value.applied.rollout.pending(stopped.value.applied.spec)
+    assert emu.env_vars(API_SERVICE)["A"] == "2"
 
 
 def test_a_state_from_before_deploys_were_tracked_counts_its_env_as_deployed(

@@ -99,8 +99,10 @@ class EnvVarsOperations:
         generate: Callable[[], Secret] = generate_value,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        cancelled: threading.Event | None = None,
     ) -> None:
         self._settings = settings
+        self._cancelled = cancelled or threading.Event()
         self._factory = client_factory
         self._generate = generate
         self._clock = clock
@@ -202,7 +204,8 @@ class EnvVarsOperations:
         done = Applied(applied.spec, rollout, applied.carried)
         if status in FAILED or not is_final(status):
             ended = f"ended {status}" if is_final(status) else (
-                f"still {status} after {self._settings.deploy_timeout:g} s"
+                f"was still {status} when the wait was cancelled" if self._cancelled.is_set()
+                else f"still {status} after {self._settings.deploy_timeout:g} s"
             )
             raise DeployIncomplete(
                 f"{name}: deploy {deploy.id or '(queued)'} {ended}; the new env is written "
@@ -218,7 +221,7 @@ class EnvVarsOperations:
         deadline = self._clock() + self._settings.deploy_timeout
         delay = _FIRST_POLL
         while not is_final(status) and deploy.id:
-            if self._clock() + delay > deadline:
+            if self._clock() + delay > deadline or self._cancelled.is_set():
                 return status
             self._sleep(delay)
             delay = min(delay * 2, _MAX_POLL)

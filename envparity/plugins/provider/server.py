@@ -228,7 +228,8 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         settings = settings_from(from_struct(request.args), dict(request.variables))
         if self._ops is not None:
             self._ops.close()
-        self._ops = EnvVarsOperations(settings, client_factory=self._factory, sleep=self._sleep)
+        self._ops = EnvVarsOperations(settings, client_factory=self._factory, sleep=self._sleep,
+                                      cancelled=self._cancelled)
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     @_guarded

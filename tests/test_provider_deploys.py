@@ -173,6 +173,17 @@ def test_a_cancelled_up_stops_waiting_and_keeps_what_it_wrote(emu: Emulator) -> 
     assert emu.env_vars(API_SERVICE)["A"] == "2"
 
 
+def test_a_create_deploys_an_env_written_on_render_but_never_deployed(emu: Emulator) -> None:
+    # An earlier `up` wrote this env and was killed before its deploy: no state, no deploy.
+    emu.set_env_var(API_SERVICE, "A", "2")
+    ops = ops_for(emu)
+    ops.apply(spec({"A": "2", "S": CANARY}))
+    assert [d["status"] for d in emu.deploys(API_SERVICE)] == ["live"]
+    # Deployed now: another create finds nothing to do.
+    ops.apply(spec({"A": "2", "S": CANARY}))
+    assert len(emu.deploys(API_SERVICE)) == 1
+
+
 def test_a_state_from_before_deploys_were_tracked_counts_its_env_as_deployed(
     emu: Emulator,
 ) -> None:

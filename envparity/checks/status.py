@@ -29,6 +29,7 @@ __all__ = [
     "StatusReport",
     "assess",
     "check_status",
+    "runs_its_env",
 ]
 
 FAILED_DEPLOY_STATUSES: Final = frozenset({"build_failed", "update_failed", "pre_deploy_failed"})
@@ -135,6 +136,14 @@ def _when(text: object) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def runs_its_env(service: Service, deploys: Sequence[Deploy]) -> bool:
+    """Whether the service's live deploy was created after its env last changed."""
+    live = next((d for d in deploys if d.status == "live"), None)
+    return live is not None and not any(
+        f.kind == "undeployed-env" for f in _undeployed(service.name, service, deploys)
+    )
 
 
 def _undeployed(name: str, service: Service, deploys: Sequence[Deploy]) -> list[StatusFinding]:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from envparity.checks.status import runs_its_env
 from envparity.core.errors import EnvparityError, RenderApiError, RenderNotFound
 from envparity.core.secret import Secret
 from envparity.plugins.provider.config import Settings
@@ -173,9 +174,15 @@ class EnvVarsOperations:
             deployed=env_digest(observed(spec, service_id, list(before.items())))
         )
         applied = Applied(written, state, carried)
+        if not self._settings.deploy_on_change:
+            return applied
         # A changed env is deployed even if the state says it is the deployed one: someone
-        # may have deployed a hand edit since, and the service then runs that.
-        if not self._settings.deploy_on_change or not (changed or state.pending(written)):
+        # may have deployed a hand edit since, and the service then runs that. A create has
+        # no memory of deploys, so Render's deploy history decides (as `envparity status`).
+        if not (changed or state.pending(written)) and (
+            rollout is not None or runs_its_env(client.get_service(service_id),
+                                                client.list_deploys(service_id))
+        ):
             return applied
         return self._deploy(applied, name=name, progress=progress or (lambda _: None))
 

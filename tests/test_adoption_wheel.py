@@ -15,11 +15,14 @@ import sysconfig
 import time
 from pathlib import Path
 
+import pytest
 from provider_fixtures import require_toolchain
 
 from envparity.emulator import running_emulator
 from envparity.emulator.scenarios import declared_seed
 from envparity.stack.loader import load_desired
+
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
 
 REPO = Path(__file__).resolve().parents[1]
 CANARY = "canary-wheel-adoption-5e81d2"

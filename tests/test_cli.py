@@ -68,3 +68,21 @@ def test_an_engine_failure_without_ctrl_c_is_raised_as_it_was() -> None:
 
     with pytest.raises(EnvparityError, match="failed"):
         engine_run("up", failed)
+
+
+@pytest.mark.parametrize("seconds", ["0", "soon", "90000"])
+def test_a_deploy_timeout_out_of_range_is_a_usage_error(
+    seconds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["up", "--stack", "staging", "--yes", "--deploy-timeout", seconds])
+    assert stopped.value.code == 1
+    assert "expected seconds from 1 to 86400" in capsys.readouterr().err
+
+
+def test_up_help_explains_the_deploy_wait(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["up", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--deploy-timeout SECONDS" in text
+    assert "waits for each deploy to end" in text

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi import automation as auto
@@ -22,7 +24,12 @@ from envparity.core.errors import EnvparityError, StackHasFindings
 from envparity.core.findings import Severity
 from envparity.core.secret import reveal
 from envparity.emulator import Emulator, running_emulator
-from envparity.emulator.scenarios import declared_seed, direct_host_url
+from envparity.emulator.scenarios import (
+    INCIDENT_SERVICE,
+    declared_seed,
+    direct_host_url,
+    incident_seed,
+)
 from envparity.stack import engine
 from envparity.stack.config import read_stack_config
 from envparity.stack.loader import load_desired
@@ -72,19 +79,37 @@ class World:
         )
 
 
+def _empty_render(staging: DesiredStack, production: DesiredStack,
+                  keys: list[str]) -> dict[str, Any]:
+    seed = declared_seed(staging, production, api_keys=keys)
+    for service in seed["services"]:
+        service["envVars"] = {}
+    return seed
+
+
+def _incident(staging: DesiredStack, production: DesiredStack, keys: list[str]) -> dict[str, Any]:
+    return incident_seed(production, staging, api_keys=keys)
+
+
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[World]:
+    """A scratch project and an emulator; `@pytest.mark.parametrize("world", [_incident],
+    indirect=True)` seeds the incident instead of services with no env, and then deploys
+    move through Render's statuses instead of ending at once."""
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
     project = scratch_project(repo_root(), tmp_path / "project")
     monkeypatch.setenv("ENVPARITY_REPO", str(project))
-    stacks = [load_desired(s, repo=project)[0] for s in ("staging", "production")]
-    assert all(stacks)
+    staging, production = (load_desired(s, repo=project)[0] for s in ("staging", "production"))
+    assert staging is not None
+    assert production is not None
     keys = [reveal(read_stack_config(s, repo=project)["render:apiKey"].value)
             for s in ("staging", "production")]
-    seed = declared_seed(*[s for s in stacks if s], api_keys=keys)
-    for service in seed["services"]:
-        service["envVars"] = {}
-    with running_emulator(seed, api_keys=keys, tls=True) as emu:
+    seed_of = getattr(request, "param", None)
+    seed = (seed_of or _empty_render)(staging, production, keys)
+    with running_emulator(seed, api_keys=keys, tls=True,
+                          progressive_deploys=seed_of is not None) as emu:
         for name, value in render_env(emu, keys[-1]).items():
             monkeypatch.setenv(name, value)
         yield World(project, emu)
@@ -134,6 +159,9 @@ def test_a_staging_change_updates_only_the_services_that_use_it(
     for state_file in state_files:
         leaked = CANARY.encode() in state_file.read_bytes()
         assert not leaked, f"canary leaked into state file {state_file.name}"
+        # The deployed-env digests cover secret values: only their ciphertext may be stored.
+        digest_in_clear = b"sha256:" in state_file.read_bytes()
+        assert not digest_in_clear, f"an env digest is in clear in {state_file.name}"
 
 
 def test_hand_edits_are_named_in_preview_and_undone_by_up(world: World) -> None:
@@ -194,3 +222,68 @@ def test_a_lock_left_by_a_killed_up_is_named_with_how_to_clear_it(world: World) 
     assert f"PULUMI_BACKEND_URL={(world.project / '.state').as_uri()}" in hint
     assert "cancel --stack staging --yes" in hint
     assert not [r for r in world.emu.requests if r.method in WRITES]
+
+
+def _env_reads(emu: Emulator, ids: dict[str, str]) -> dict[str, int]:
+    """GETs of each service's env list (every page counts) since the last clear."""
+    paths = {f"/v1/services/{sid}/env-vars": name for name, sid in ids.items()}
+    found = Counter(paths[r.path.split("?")[0]] for r in emu.requests
+                    if r.method == "GET" and r.path.split("?")[0] in paths)
+    return {name: found[name] for name in ids}
+
+
+def test_one_up_reads_each_service_env_three_times_when_it_changes_and_twice_when_not(
+    world: World,
+) -> None:
+    ids = {s.name: s.service_id for s in world.desired("staging").services}
+    world.up("staging")
+    world.set_config("staging", "envparity:UVICORN_WORKERS", "3", secret=False)
+    world.emu.clear_requests()
+    world.up("staging")
+    # api changes: the refresh's Read, the program's read, the provider's read before its PUT.
+    assert _env_reads(world.emu, ids) == {"api": 3, "worker": 2}
+    world.emu.clear_requests()
+    world.up("staging")
+    assert _env_reads(world.emu, ids) == {"api": 2, "worker": 2}
+
+
+@pytest.mark.parametrize("world", [_incident], indirect=True)
+def test_the_incident_ends_with_the_worker_live_on_the_new_env_after_a_failed_deploy(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    worker = world.desired("production").service(INCIDENT_SERVICE)
+    world.emu.fail_next_deploy(worker.service_id, "update_failed")
+    with pytest.raises(EnvparityError) as failed:
+        world.up("production")
+    failed_deploy = world.emu.deploys(worker.service_id)[0]
+    assert failed_deploy["status"] == "update_failed"
+    assert f"{INCIDENT_SERVICE}: deploy {failed_deploy['id']} ended update_failed" in str(
+        failed.value)
+    assert any(f"deploy {failed_deploy['id']} build_in_progress" in line
+               for line in world.output)
+    declared = {k: reveal(v) for k, v in worker.env.items()}
+    assert world.emu.env_vars(worker.service_id) == declared
+
+    # Every check now says the worker does not run its env.
+    capsys.readouterr()
+    assert cli.main(["status", "--stack", "production", "--format", "json"]) == 2
+    kinds = {f["kind"] for s in json.loads(capsys.readouterr().out)["services"]
+             if s["service"] == INCIDENT_SERVICE for f in s["findings"]}
+    assert kinds == {"deploy-failed", "undeployed-env"}
+    world.output.clear()
+    assert world.preview("production") == {"api": "same", "worker": "update"}
+    assert any(f"{INCIDENT_SERVICE}: the env on Render is not the one the service runs "
+               f"(its last deploy {failed_deploy['id']} ended update_failed)" in line
+               for line in world.output)
+    assert cli.main(["preview", "--stack", "production", "--expect-no-changes"]) == 2
+
+    world.up("production")
+    deploys = world.emu.deploys(worker.service_id)
+    assert [d["status"] for d in deploys[:2]] == ["live", "update_failed"]
+    capsys.readouterr()
+    assert cli.main(["status", "--stack", "production", "--format", "json"]) == 0
+    services = {s["service"]: s for s in json.loads(capsys.readouterr().out)["services"]}
+    assert services[INCIDENT_SERVICE]["latest_deploy"]["status"] == "live"
+    assert services[INCIDENT_SERVICE]["findings"] == []
+    assert world.emu.env_vars(worker.service_id) == declared
+    assert cli.main(["preview", "--stack", "production", "--expect-no-changes"]) == 0

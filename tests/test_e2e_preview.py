@@ -22,6 +22,8 @@ from envparity.stack.config import read_stack_config
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 STACKS = ("staging", "production")
 CANARY = "sk-canary-preview-91c3e0d2"
 SCHEMA = json.loads((repo_root() / "docs" / "preview.schema.json").read_text())

@@ -12,6 +12,8 @@ from provider_fixtures import require_toolchain
 from envparity.cli.main import main
 from envparity.emulator import running_emulator
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 FIXTURE = Path(__file__).parent / "fixtures" / "blueprint" / "render.yaml"
 CANARY = "canary-dry-run-secret-31b7e0"
 API_ID = "srv-d1adoptapi000000001"

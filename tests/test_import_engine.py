@@ -23,6 +23,8 @@ from envparity.emulator.scenarios import INCIDENT_MISSING_KEYS, incident_seed
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 CANARY = "canary-imported-secret-4c2f9a"
 
 

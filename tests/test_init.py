@@ -42,6 +42,7 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path,
     assert "runtime:\n  name: python" in (tmp_path / "Pulumi.yaml").read_text()
 
 
+@pytest.mark.actionlint
 def test_the_workflows_init_writes_pass_actionlint(tmp_path: Path) -> None:
     linter = REPO / ".tools" / "bin" / "actionlint"
     assert linter.exists(), "actionlint is missing: run `make setup`"

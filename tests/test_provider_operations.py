@@ -14,6 +14,7 @@ from envparity.plugins.provider.config import Settings, check_config, settings_f
 from envparity.plugins.provider.envvars import EnvSpec, parse
 from envparity.plugins.provider.operations import EnvVarsOperations, generate_value
 from envparity.plugins.provider.props import Prop, Sealed
+from envparity.plugins.provider.rollout import Rollout
 from envparity.render.client import RenderClient
 
 
@@ -39,22 +40,27 @@ def test_apply_replaces_the_whole_env_and_deploys_once(emu: Emulator) -> None:
                    {"key": "JWT_SECRET_KEY", "value": Sealed(CANARY)},
                    {"key": "KEEP_GEN", "generateValue": True},
                    {"key": "NEW_GEN", "generateValue": True})
-    assert ops.apply(spec) is True
+    state = desired({"key": "OLD", "value": "stale"}, {"key": "KEEP_GEN", "generateValue": True})
+    applied = ops.apply(spec, old=state)
+    assert applied.carried == ()
     assert emu.env_vars(API_SERVICE) == {
         "LOG_LEVEL": "info", "JWT_SECRET_KEY": CANARY,
         "KEEP_GEN": "generated-before", "NEW_GEN": "made-here",
     }
     assert len(emu.deploys(API_SERVICE)) == 1
+    assert applied.rollout.last_status == "live"
     assert emu.deploys(WORKER_SERVICE) == []
     # The same declaration again changes nothing on Render, so no second deploy.
-    assert ops.apply(spec) is False
+    again = ops.apply(spec, old=applied.spec, rollout=applied.rollout)
+    assert again.rollout == applied.rollout
     assert len(emu.deploys(API_SERVICE)) == 1
     assert emu.env_vars(API_SERVICE)["NEW_GEN"] == "made-here"
 
 
 def test_no_deploy_when_deploy_on_change_is_off(emu: Emulator) -> None:
     ops = EnvVarsOperations(settings_for(emu, deploy_on_change=False))
-    assert ops.apply(desired({"key": "A", "value": "1"})) is False
+    state = desired({"key": "OLD", "value": "stale"}, {"key": "KEEP_GEN", "generateValue": True})
+    assert ops.apply(desired({"key": "A", "value": "1"}), old=state).rollout.last_id is None
     assert emu.env_vars(API_SERVICE) == {"A": "1"}
     assert emu.deploys(API_SERVICE) == []
 
@@ -62,12 +68,13 @@ def test_no_deploy_when_deploy_on_change_is_off(emu: Emulator) -> None:
 def test_read_sees_changes_behind_pulumis_back(emu: Emulator) -> None:
     ops = EnvVarsOperations(settings_for(emu))
     state = desired({"key": "A", "value": "1"}, {"key": "S", "value": Sealed(CANARY)})
-    ops.apply(state)
-    assert ops.read(API_SERVICE, state) == state
+    rollout = ops.apply(state).rollout
+    assert ops.read(API_SERVICE, state, rollout) == (state, rollout)
     emu.set_env_var(API_SERVICE, "A", "2")
     emu.set_env_var(API_SERVICE, "HAND", "made-by-hand")
-    live = ops.read(API_SERVICE, state)
-    assert live is not None
+    found = ops.read(API_SERVICE, state, rollout)
+    assert found is not None
+    live, _ = found
     assert live.props()["envVars"] == [
         {"key": "A", "value": "2"}, {"key": "S", "value": Sealed(CANARY)},
         {"key": "HAND", "value": Sealed("made-by-hand")},
@@ -82,9 +89,10 @@ def test_write_and_read_go_past_renders_default_page_of_20(emu: Emulator) -> Non
     ops = EnvVarsOperations(settings_for(emu), client_factory=small_pages)
     entries: list[Prop] = [{"key": f"KEY_{i:02d}", "value": f"v{i}"} for i in range(45)]
     many = desired(*entries)
-    ops.apply(many)
+    applied = ops.apply(many, old=desired({"key": "OLD", "value": "stale"},
+                                          {"key": "KEEP_GEN", "generateValue": True}))
     assert len(emu.env_vars(API_SERVICE)) == 45
-    assert ops.read(API_SERVICE, many) == many
+    assert ops.read(API_SERVICE, many, applied.rollout) == (many, applied.rollout)
 
 
 def test_read_of_a_missing_service_is_none_and_a_write_names_service_and_status(
@@ -92,7 +100,7 @@ def test_read_of_a_missing_service_is_none_and_a_write_names_service_and_status(
 ) -> None:
     ops = EnvVarsOperations(settings_for(emu))
     missing = "srv-doesnotexist000000"
-    assert ops.read(missing, desired(service_id=missing)) is None
+    assert ops.read(missing, desired(service_id=missing), Rollout()) is None
     with pytest.raises(RenderNotFound) as caught:
         ops.apply(desired({"key": "S", "value": Sealed(CANARY)}, service_id=missing))
     text = str(caught.value)

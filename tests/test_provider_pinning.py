@@ -27,6 +27,8 @@ from envparity.stack.config import read_stack_config
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import RENDER_PLUGIN_VERSION, pulumi_bin, pulumi_env, repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 COMMUNITY_VERSION = "0.6.0"
 FAKE_COMMUNITY = """#!/bin/sh
 # Stands in for the community pulumi-resource-render: records that it was started.

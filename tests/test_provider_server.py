@@ -19,7 +19,7 @@ from provider_fixtures import API_KEY, API_SERVICE, CANARY, PLUGIN_VERSION, plug
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from envparity.emulator import Emulator, running_emulator
-from envparity.plugins.provider.props import SECRET_SIG, SIG_KEY
+from envparity.plugins.provider.props import SECRET_SIG, SIG_KEY, from_struct, to_struct
 
 URN = "urn:pulumi:dev::smoke::render:services:EnvVarsForService::api-env"
 TYPE = "render:services:EnvVarsForService"
@@ -142,14 +142,16 @@ def test_create_writes_render_and_returns_secrets_sealed(stub: Stub, emu: Emulat
     assert created.refresh_before_update
     assert emu.env_vars(API_SERVICE) == {"LOG_LEVEL": "info", "JWT_SECRET_KEY": CANARY}
     assert len(emu.deploys(API_SERVICE)) == 1
-    assert created.properties == desired
+    outputs = from_struct(created.properties)
+    assert {k: outputs.pop(k) for k in ("deployedEnv", "lastDeploy")}
+    assert to_struct(outputs) == desired
     emu.set_env_var(API_SERVICE, "LOG_LEVEL", "debug")
     read = stub.Read(provider_pb2.ReadRequest(id=API_SERVICE, urn=URN, type=TYPE,
                                               properties=created.properties, inputs=desired))
     assert read.id == API_SERVICE
     assert read.refresh_before_update
-    assert read.properties == inputs({"key": "LOG_LEVEL", "value": "debug"},
-                                     {"key": "JWT_SECRET_KEY", "value": secret(CANARY)})
+    assert read.inputs == inputs({"key": "LOG_LEVEL", "value": "debug"},
+                                 {"key": "JWT_SECRET_KEY", "value": secret(CANARY)})
     stub.Delete(provider_pb2.DeleteRequest(id=API_SERVICE, urn=URN, type=TYPE,
                                            properties=read.properties))
     assert emu.env_vars(API_SERVICE) == {"LOG_LEVEL": "debug", "JWT_SECRET_KEY": CANARY}

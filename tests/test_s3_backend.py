@@ -25,6 +25,8 @@ from envparity.emulator import Emulator, running_emulator
 from envparity.emulator.scenarios import declared_seed
 from envparity.stack.loader import load_desired
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 REPO = Path(__file__).resolve().parents[1]
 BUCKET = "team-pulumi-state"
 CANARY = "canary-s3-backend-secret-0d4f1b"

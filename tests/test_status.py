@@ -89,3 +89,43 @@ def test_unreadable_service_is_could_not_determine() -> None:
     assert report.exit_code is ExitCode.FAILED
     assert [s.state for s in report.services] == ["error", "healthy"]
     assert report.to_dict()["clean"] is False
+
+
+def test_an_env_changed_after_the_live_deploy_is_undeployed_env() -> None:
+    worker = IDS[("production", "worker")]
+    with emulated(declared_seed(PROD, STAGING)) as (emu, client):
+        assert _kinds(check_status(PROD, client)) == {"api": [], "worker": []}
+        emu.set_env_var(worker, "LOG_LEVEL", "debug")
+        report = check_status(PROD, client)
+        assert report.exit_code is ExitCode.FINDINGS
+        assert _kinds(report) == {"api": [], "worker": ["undeployed-env"]}
+        message = report.services[1].findings[0].message
+        assert "worker's env changed at" in message
+        assert "still runs the env it had then" in message
+        client.trigger_deploy(worker)
+        assert check_status(PROD, client).exit_code is ExitCode.CLEAN
+
+
+def test_a_deploy_still_running_with_the_new_env_is_a_warning_then_clean() -> None:
+    worker = IDS[("production", "worker")]
+    with emulated(declared_seed(PROD, STAGING), progressive_deploys=True) as (emu, client):
+        emu.set_env_var(worker, "LOG_LEVEL", "debug")
+        client.trigger_deploy(worker)
+        report = check_status(PROD, client)
+        assert _kinds(report)["worker"] == ["deploy-in-progress"]
+        assert report.exit_code is ExitCode.CLEAN
+        for _ in range(3):
+            report = check_status(PROD, client)
+        assert report.services[1].deploy is not None
+        assert report.services[1].deploy.status == "live"
+        assert _kinds(report)["worker"] == []
+
+
+def test_a_failed_deploy_of_the_new_env_leaves_it_undeployed() -> None:
+    worker = IDS[("production", "worker")]
+    with emulated(declared_seed(PROD, STAGING)) as (emu, client):
+        emu.set_env_var(worker, "LOG_LEVEL", "debug")
+        emu.fail_next_deploy(worker, "build_failed")
+        client.trigger_deploy(worker)
+        report = check_status(PROD, client)
+    assert _kinds(report)["worker"] == ["deploy-failed", "undeployed-env"]

@@ -1,7 +1,10 @@
-"""Service health: suspended or not, and how the latest deploy ended.
+"""Service health: suspended or not, how the latest deploy ended, and whether it runs its env.
 
 The incident's first signal was a worker whose last deploy failed; a scheduled job that
-reads only env vars would have missed it. Judging a service is pure (`assess`); reading
+reads only env vars would have missed it. Its second hole was an env fixed on Render while
+the worker still ran the old one: Render answers no "env changed" event, so a service whose
+`updatedAt` (moved by env writes) is later than the creation of its live deploy is reported
+as `undeployed-env`. Judging a service is pure (`assess`); reading
 goes through the same concurrent, failure-isolating fan-out as drift.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 from envparity.checks.common import MAX_WORKERS, CheckResult, read_each
@@ -25,9 +29,13 @@ __all__ = [
     "StatusReport",
     "assess",
     "check_status",
+    "runs_its_env",
 ]
 
 FAILED_DEPLOY_STATUSES: Final = frozenset({"build_failed", "update_failed", "pre_deploy_failed"})
+_ENDED: Final = FAILED_DEPLOY_STATUSES | {"live", "deactivated", "canceled"}
+# Enough history to find the live deploy behind a few failed or running ones.
+DEPLOYS_READ: Final = 20
 # A canceled deploy leaves the previous one running: worth a look, not an alarm.
 CANCELED: Final = "canceled"
 
@@ -110,6 +118,7 @@ def assess(name: str, service: Service, deploys: Sequence[Deploy]) -> ServiceSta
             "deploy-canceled", Severity.WARNING,
             f"{name}'s last deploy was canceled; the deploy before it is still running",
         ))
+    findings.extend(_undeployed(name, service, deploys))
     return ServiceStatus(
         service=name,
         service_id=service.id,
@@ -118,6 +127,46 @@ def assess(name: str, service: Service, deploys: Sequence[Deploy]) -> ServiceSta
         deploy=latest,
         findings=tuple(findings),
     )
+
+
+def _when(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def runs_its_env(service: Service, deploys: Sequence[Deploy]) -> bool:
+    """Whether the service's live deploy was created after its env last changed."""
+    live = next((d for d in deploys if d.status == "live"), None)
+    return live is not None and not any(
+        f.kind == "undeployed-env" for f in _undeployed(service.name, service, deploys)
+    )
+
+
+def _undeployed(name: str, service: Service, deploys: Sequence[Deploy]) -> list[StatusFinding]:
+    """`undeployed-env` when the env changed after the live deploy was created."""
+    changed = _when(service.raw.get("updatedAt"))
+    live = next((d for d in deploys if d.status == "live"), None)
+    started = None if live is None else _when(live.created_at)
+    if changed is None or live is None or started is None or changed <= started:
+        return []
+    running = [d for d in deploys if d.status not in _ENDED
+               and (t := _when(d.created_at)) is not None and t >= changed]
+    if running:
+        return [StatusFinding(
+            "deploy-in-progress", Severity.WARNING,
+            f"{name}'s env changed at {service.raw['updatedAt']}; deploy {running[0].id} "
+            f"({running[0].status}) will carry it",
+        )]
+    return [StatusFinding(
+        "undeployed-env", Severity.ERROR,
+        f"{name}'s env changed at {service.raw['updatedAt']}, after its live deploy {live.id} "
+        f"was created ({live.created_at}): the service still runs the env it had then; "
+        "deploy it (`envparity up` does)",
+    )]
 
 
 def _suspenders(raw: Mapping[str, object]) -> tuple[str, ...]:
@@ -155,7 +204,8 @@ def check_status(
 ) -> StatusReport:
     def read(svc: DesiredService) -> ServiceStatus:
         service = client.get_service(svc.service_id)
-        return assess(svc.name, service, client.list_deploys(svc.service_id, limit=1))
+        deploys = client.list_deploys(svc.service_id, limit=DEPLOYS_READ)
+        return assess(svc.name, service, deploys)
 
     results = read_each(desired.services, read, max_workers=max_workers)
     return StatusReport(

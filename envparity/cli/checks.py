@@ -213,8 +213,10 @@ def register(subparsers: Any) -> None:
         "status",
         "show whether each service of a stack is suspended and how its last deploy ended",
         "Per service: suspended or not, and the latest deploy's status and time. A suspended "
-        "service or a failed last deploy (build_failed, update_failed, pre_deploy_failed) is "
-        "a finding; a canceled last deploy or none at all is reported as a warning.",
+        "service, a failed last deploy (build_failed, update_failed, pre_deploy_failed) or "
+        "undeployed-env (the service's env changed after its live deploy was created, so it "
+        "still runs the old env) is a finding; a canceled last deploy, none at all, or a "
+        "deploy still carrying a new env is reported as a warning.",
     )
     status.add_argument("--stack", required=True, help="stack to check, e.g. production")
     _formats(status)

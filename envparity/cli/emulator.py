@@ -45,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--api-key", action="append", default=[], metavar="KEY",
                         help="accepted Bearer key (repeatable; default: the seed's apiKeys, "
                              "else rnd_test_key)")
+    parser.add_argument("--progressive-deploys", action="store_true",
+                        help="deploys move created, build_in_progress, update_in_progress, then "
+                             "end, one status per read of them (default: they end at once)")
     parser.add_argument("--json", action="store_true",
                         help="print the addresses as one JSON object instead")
     _fault_options(parser)
@@ -132,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if not keys and not (seed or {}).get("apiKeys") and not _state_has_keys(args.state):
         keys = [DEFAULT_API_KEY]
     emulator = Emulator(seed, api_keys=keys, tls=args.tls, state_file=args.state,
+                        progressive_deploys=args.progressive_deploys,
                         host=args.host, port=args.port, ca_file=args.ca_file, faults=faults)
     try:
         emulator.start()

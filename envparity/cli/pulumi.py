@@ -33,8 +33,19 @@ def _up(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return int(ExitCode.FAILED)
     result = engine_run("up", lambda: engine.up(
-        args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print))
+        args.stack, repo=repo_root(), refresh=args.refresh, on_output=_print,
+        deploy_timeout=args.deploy_timeout))
     return int(ExitCode.FAILED if result is None else ExitCode.CLEAN)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 86400:
+        raise argparse.ArgumentTypeError(f"expected seconds from 1 to 86400, got {text!r}")
+    return value
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -52,7 +63,10 @@ def register(sub: Any) -> None:
          " and Pulumi's own preview below."),
         ("up", _up, "Apply a stack: make every service's env on Render equal the declaration.",
          " Reads each service's env on Render first, so changes made there by hand are"
-         " undone and preserved keys are kept. Exit 2 if the stack fails `check`."),
+         " undone and preserved keys are kept. Every service whose env changed, or whose env"
+         " on Render was never deployed, is deployed, and up waits for each deploy to end."
+         " Exit 2 if the stack fails `check`; exit 1 naming the service, deploy and status"
+         " if a deploy fails or outlasts --deploy-timeout (the next up deploys again)."),
     ):
         parser = sub.add_parser(name, help=text, description=text + more)
         parser.add_argument("--stack", required=True, help="stack name, e.g. staging")
@@ -76,6 +90,10 @@ def register(sub: Any) -> None:
         else:
             parser.add_argument("--yes", action="store_true",
                                 help="confirm the apply (required; there is no prompt)")
+            parser.add_argument("--deploy-timeout", type=_seconds, default=None,
+                                metavar="SECONDS",
+                                help="how long to wait for each deploy to go live before "
+                                     "failing (default 900)")
         parser.set_defaults(func=func)
     demo_parser = sub.add_parser(
         "demo", help="Replay the incident on a local Render emulator and fix it.",

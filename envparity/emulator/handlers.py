@@ -10,6 +10,7 @@ import base64
 import secrets
 from typing import Any
 
+from envparity.emulator.deploys import advance, start_deploy
 from envparity.emulator.routes import ApiError, ApiRequest, Reply, Route, in_window, page
 from envparity.emulator.seed import (
     DEPLOY_STATUSES,
@@ -17,7 +18,6 @@ from envparity.emulator.seed import (
     REGIONS,
     RUNTIMES,
     SERVICE_TYPES,
-    new_id,
     now_iso,
 )
 from envparity.emulator.shapes import (
@@ -145,6 +145,7 @@ def replace_env_vars(req: ApiRequest) -> Reply:
     if len({k for k, _ in pairs}) != len(pairs):
         raise ApiError(400, "duplicate environment variable key")
     service["envVars"] = [{"key": k, "value": v, "seq": req.store.next_seq()} for k, v in pairs]
+    req.store.touch(service["id"])
     return Reply(200, [env_var_item(e) for e in service["envVars"]], wrote=True)
 
 
@@ -175,12 +176,14 @@ def get_env_var(req: ApiRequest) -> Reply:
 def put_env_var(req: ApiRequest) -> Reply:
     service, key = _service(req), _key(req)
     value = _upsert_key(req, service["envVars"], key)
+    req.store.touch(service["id"])
     return Reply(200, {"key": key, "value": value}, wrote=True)
 
 
 def delete_env_var(req: ApiRequest) -> Reply:
     service, key = _service(req), _key(req)
     _remove_key(service, key)
+    req.store.touch(service["id"])
     return Reply(204, wrote=True)
 
 
@@ -257,22 +260,12 @@ def create_deploy(req: ApiRequest) -> Reply:
     for name in ("commitId", "imageUrl"):
         if name in body and not isinstance(body[name], str):
             raise ApiError(400, f"{name} must be a string")
-    now = now_iso()
-    deploy: dict[str, Any] = {"id": new_id("dep"), "status": "created", "trigger": "api",
-                              "createdAt": now, "updatedAt": now, "seq": req.store.next_seq()}
-    if "commitId" in body:
-        deploy["commit"] = {"id": body["commitId"]}
-    if "imageUrl" in body:
-        deploy["image"] = {"ref": body["imageUrl"]}
-    answer = deploy_json(deploy)
-    # The deploy finishes at once: reads after this answer see its final status.
-    final = service["deployStatus"]
-    if final == "live":
-        for older in service["deploys"]:
-            if older["status"] == "live":
-                older["status"] = "deactivated"
-    deploy.update(status=final, startedAt=now, finishedAt=now)
-    service["deploys"].append(deploy)
+    answer = start_deploy(service, seq=req.store.next_seq(),
+                          progressive=req.store.progressive_deploys)
+    deploy = service["deploys"][-1]
+    for name, field in (("commitId", "commit"), ("imageUrl", "image")):
+        if name in body:
+            deploy[field] = answer[field] = {"id" if field == "commit" else "ref": body[name]}
     if req.faults.queue_deploys:
         return Reply(202, wrote=True)
     return Reply(201, answer, wrote=True)
@@ -281,18 +274,23 @@ def create_deploy(req: ApiRequest) -> Reply:
 def list_deploys(req: ApiRequest) -> Reply:
     statuses = set(req.values("status", choices=DEPLOY_STATUSES))
     times = req.times("createdAt", "updatedAt", "finishedAt")
-    chosen = [d for d in _service(req)["deploys"]
-              if (not statuses or d["status"] in statuses) and in_window(d, times)]
+    service = _service(req)
+    shown = page([d for d in service["deploys"]
+                  if (not statuses or d["status"] in statuses) and in_window(d, times)],
+                 req, newest_first=True)
+    for deploy in shown:
+        advance(service, deploy)
     return Reply(200, [{"deploy": deploy_json(d), "cursor": encode_cursor(d["seq"])}
-                       for d in page(chosen, req, newest_first=True)])
+                       for d in shown], wrote=True)
 
 
 def get_deploy(req: ApiRequest) -> Reply:
-    did = req.params["deployId"]
-    deploy = next((d for d in _service(req)["deploys"] if d["id"] == did), None)
+    did, service = req.params["deployId"], _service(req)
+    deploy = next((d for d in service["deploys"] if d["id"] == did), None)
     if deploy is None:
         raise ApiError(404, f"not found: {did[:64]}")
-    return Reply(200, deploy_json(deploy))
+    advance(service, deploy)
+    return Reply(200, deploy_json(deploy), wrote=True)
 
 
 # --- postgres, owners, user -------------------------------------------------------------------

@@ -43,10 +43,12 @@ REGIONS = ("frankfurt", "oregon", "ohio", "singapore", "virginia")
 # in practice (letters, digits, `_`, `.`, `-`; no leading digit). Inferred. Seeds follow it
 # too, so that every seeded key can be read and deleted by its per-key route.
 KEY_RULE = re.compile(r"[A-Za-z_.-][A-Za-z0-9_.-]{0,255}")
+_FAILURES = ("build_failed", "update_failed", "canceled", "pre_deploy_failed")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _SERVICE_KEYS = {
     "id", "name", "type", "ownerId", "suspended", "envVars", "deploys", "createdAt",
     "updatedAt", "runtime", "region", "plan", "parentServer", "environmentId", "deployStatus",
+    "failNextDeploys",
 }
 
 
@@ -205,7 +207,12 @@ def _service(raw: object, where: str, seq: _Seq, owner: str) -> dict[str, Any]:
     unknown = set(s) - _SERVICE_KEYS
     if unknown:
         _fail(where, f"unknown fields {sorted(unknown)}")
-    created = _str(s.get("createdAt", now_iso()), f"{where}.createdAt")
+    deploys = [_deploy(d, f"{where}.deploys[{i}]", i) for i, d in enumerate(_list(s, "deploys",
+                                                                                    where))]
+    # Without dates of its own, a seeded service was set up before its first deploy, so its
+    # env counts as deployed (an `updatedAt` later than the live deploy means it is not).
+    first = min((d["createdAt"] for d in deploys), default=None)
+    created = _str(s.get("createdAt", first or now_iso()), f"{where}.createdAt")
     record: dict[str, Any] = {
         "id": _str(s.get("id", new_id("srv")), f"{where}.id"),
         "name": _str(s.get("name"), f"{where}.name"),
@@ -220,6 +227,10 @@ def _service(raw: object, where: str, seq: _Seq, owner: str) -> dict[str, Any]:
         "plan": _str(s.get("plan", "starter"), f"{where}.plan"),
         "deployStatus": _str(s.get("deployStatus", "live"), f"{where}.deployStatus",
                              choices=DEPLOY_STATUSES),
+        "failNextDeploys": [
+            _str(x, f"{where}.failNextDeploys[{i}]", choices=_FAILURES)
+            for i, x in enumerate(_list(s, "failNextDeploys", where))
+        ],
         "seq": seq.next(),
         "envVars": env_list(s.get("envVars", {}), f"{where}.envVars", seq),
     }
@@ -232,8 +243,6 @@ def _service(raw: object, where: str, seq: _Seq, owner: str) -> dict[str, Any]:
             "id": _str(parent.get("id"), f"{where}.parentServer.id"),
             "name": _str(parent.get("name"), f"{where}.parentServer.name"),
         }
-    deploys = [_deploy(d, f"{where}.deploys[{i}]", i) for i, d in enumerate(_list(s, "deploys",
-                                                                                    where))]
     # Seed order is chronological (last = newest) unless createdAt says otherwise.
     deploys.sort(key=lambda d: (d["createdAt"], d["_order"]))
     for d in deploys:

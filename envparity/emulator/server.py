@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
+from envparity.emulator.deploys import FINAL_STATUSES
 from envparity.emulator.faults import Faults
 from envparity.emulator.shapes import deploy_json
 from envparity.emulator.state import Store
@@ -37,8 +38,10 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         ca_file: Path | None = None,
+        progressive_deploys: bool = False,
     ) -> None:
-        self.store = Store(seed, api_keys=api_keys, state_file=state_file)
+        self.store = Store(seed, api_keys=api_keys, state_file=state_file,
+                           progressive_deploys=progressive_deploys)
         self.faults = faults if faults is not None else Faults()
         self.tls = tls
         self._host, self._port = host, port
@@ -145,6 +148,7 @@ class Emulator:
     def set_env_var(self, service_id: str, key: str, value: str) -> None:
         with self.store.lock:
             self.store.put_env(self.store.service_env(service_id), key, value)
+            self.store.touch(service_id)
             self.store.save()
 
     def delete_env_var(self, service_id: str, key: str) -> None:
@@ -153,6 +157,17 @@ class Emulator:
             if not any(e["key"] == key for e in env):
                 raise KeyError(f"service {service_id} has no key {key}")
             env[:] = [e for e in env if e["key"] != key]
+            self.store.touch(service_id)
+            self.store.save()
+
+    def fail_next_deploy(self, service_id: str, status: str = "update_failed") -> None:
+        """Make the service's next API deploy end in `status` (queued behind earlier ones)."""
+        if status not in FINAL_STATUSES or status in ("live", "deactivated"):
+            raise ValueError(f"{status} is not a status a deploy fails with")
+        with self.store.lock:
+            if service_id not in self.store.services:
+                raise KeyError(f"no service {service_id} in the emulator")
+            self.store.services[service_id].setdefault("failNextDeploys", []).append(status)
             self.store.save()
 
     def deploys(self, service_id: str) -> list[dict[str, Any]]:
@@ -187,6 +202,7 @@ class EmulatorOptions(TypedDict, total=False):
     host: str
     port: int
     ca_file: Path | None
+    progressive_deploys: bool
 
 
 @contextmanager

@@ -93,7 +93,9 @@ def env_var_item(e: dict[str, Any]) -> dict[str, Any]:
 
 
 def deploy_json(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in d.items() if k != "seq"}
+    """The API's view of a deploy record (not its sequence number or planned end)."""
+    return {k: (dict(v) if isinstance(v, dict) else v) for k, v in d.items()
+            if k not in ("seq", "final")}
 
 
 def env_group_meta(g: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from envparity.core.errors import SeedError
-from envparity.emulator.seed import parse_seed
+from envparity.emulator.seed import now_iso, parse_seed
 
 __all__ = ["Store", "decode_cursor", "encode_cursor"]
 
@@ -51,8 +51,10 @@ class Store:
         *,
         api_keys: Sequence[str] = (),
         state_file: Path | None = None,
+        progressive_deploys: bool = False,
     ) -> None:
         self.lock = threading.RLock()
+        self.progressive_deploys = progressive_deploys
         self.state_file = state_file
         if state_file is not None and state_file.exists():
             # A saved state wins over the seed: restarting must not undo what clients wrote.
@@ -113,6 +115,10 @@ class Store:
             raise KeyError(f"no service {service_id} in the emulator")
         env: list[dict[str, Any]] = service["envVars"]
         return env
+
+    def touch(self, service_id: str) -> None:
+        """Mark the service changed now (`updatedAt`), as Render does for an env write."""
+        self.services[service_id]["updatedAt"] = now_iso()
 
     def put_env(self, env: list[dict[str, Any]], key: str, value: str) -> None:
         """Upsert one key: an existing key keeps its place, a new one goes last."""

@@ -257,6 +257,10 @@ class RenderClient:
             return None
         return parse_body(response, "POST", path, parse_deploy)
 
+    def get_deploy(self, service_id: str, deploy_id: str) -> Deploy:
+        path = f"/services/{_seg(service_id)}/deploys/{_seg(deploy_id)}"
+        return self._json("GET", path, parse_deploy)
+
     def list_deploys(self, service_id: str, *, limit: int = 20) -> list[Deploy]:
         """The `limit` most recent deploys, newest first as Render returns them."""
         if limit < 1:

@@ -65,11 +65,14 @@ def _counts(summary: Mapping[Any, int]) -> dict[str, int]:
     return {str(getattr(op, "value", op)): n for op, n in summary.items()}
 
 
-def _workspace_stack(stack: str, *, repo: Path, refused: program.Refusal) -> auto.Stack:
+def _workspace_stack(
+    stack: str, *, repo: Path, refused: program.Refusal,
+    extra_env: Mapping[str, str] | None = None,
+) -> auto.Stack:
     binary = pulumi_bin(repo)
     if not binary.exists():
         raise EnvparityError(f"{binary} is missing", hint="run `make setup`")
-    env = pulumi_env(repo)
+    env = {**pulumi_env(repo), **(extra_env or {})}
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(repo),
         pulumi_home=env["PULUMI_HOME"],
@@ -132,10 +135,11 @@ def _lock_hint(stack: str, repo: Path) -> str:
 
 
 def _drive(
-    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R]
+    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R],
+    extra_env: Mapping[str, str] | None = None,
 ) -> _R:
     refusals: list[EnvparityError] = []
-    ws_stack = _workspace_stack(stack, repo=repo, refused=refusals.append)
+    ws_stack = _workspace_stack(stack, repo=repo, refused=refusals.append, extra_env=extra_env)
     try:
         return action(ws_stack)
     except auto.CommandError as exc:
@@ -160,11 +164,16 @@ def preview(
 
 def up(
     stack: str, *, repo: Path, refresh: bool = True, on_output: Printer | None = None,
-    on_event: EventSink | None = None,
+    on_event: EventSink | None = None, deploy_timeout: float | None = None,
 ) -> EngineResult:
-    """`pulumi up --yes` of one stack: Render ends up with exactly the declared env."""
+    """`pulumi up --yes` of one stack: Render ends up with exactly the declared env, running.
+
+    The render plugin waits for each deploy it starts; `deploy_timeout` (seconds) bounds
+    each wait and reaches the plugin as `ENVPARITY_DEPLOY_TIMEOUT` in its environment.
+    """
+    extra = {} if deploy_timeout is None else {"ENVPARITY_DEPLOY_TIMEOUT": f"{deploy_timeout:g}"}
     result = _drive("up", stack, repo, lambda ws: ws.up(
         refresh=refresh, diff=True, on_output=on_output,
         on_event=_events(on_output, on_event), color="never",
-    ))
+    ), extra_env=extra)
     return EngineResult(stack, _counts(result.summary.resource_changes or {}), result.stdout)

@@ -5,6 +5,8 @@
 decided by `envparity.render.endpoint`, the same code the program reads Render with:
 `RENDER_API_HOST` (host:port, https) or `RENDER_API_URL` point it at another Render, such
 as the project's emulator, and `SSL_CERT_FILE` names the CA bundle to trust for it.
+`ENVPARITY_DEPLOY_TIMEOUT` (seconds) bounds the wait for each deploy the provider starts;
+`envparity up --deploy-timeout` sets it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,20 @@ from envparity.plugins.provider.envvars import CheckFailure
 from envparity.plugins.provider.props import Prop, is_unknown, unseal
 from envparity.render.endpoint import DEFAULT_BASE_URL, api_key_from, base_url_from_env
 
-__all__ = ["Settings", "check_config", "settings_from"]
+__all__ = [
+    "DEFAULT_DEPLOY_TIMEOUT",
+    "DEPLOY_TIMEOUT_VAR",
+    "Settings",
+    "check_config",
+    "deploy_timeout",
+    "settings_from",
+]
 
 _PREFIX: Final = "render:config:"
 _BOOL: Final = {"true": True, "false": False}
 _CLEAR_CACHE: Final = ("clear", "do_not_clear")
+DEPLOY_TIMEOUT_VAR: Final = "ENVPARITY_DEPLOY_TIMEOUT"
+DEFAULT_DEPLOY_TIMEOUT: Final = 900.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,7 @@ class Settings:
     verify: str | bool = True
     deploy_on_change: bool = True
     clear_cache: bool = False
+    deploy_timeout: float = DEFAULT_DEPLOY_TIMEOUT
 
     def require_key(self) -> Secret:
         if self.api_key is None:
@@ -69,6 +81,23 @@ def check_config(news: Mapping[str, Prop]) -> list[CheckFailure]:
     return failures
 
 
+def deploy_timeout(environ: Mapping[str, str]) -> float:
+    """Seconds `up` waits for each deploy it starts (`envparity up --deploy-timeout` sets it)."""
+    raw = environ.get(DEPLOY_TIMEOUT_VAR, "").strip()
+    if not raw:
+        return DEFAULT_DEPLOY_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 86400:
+        raise EnvparityError(
+            f"{DEPLOY_TIMEOUT_VAR} must be a number of seconds from 1 to 86400, got {raw[:20]!r}",
+            hint="e.g. envparity up --deploy-timeout 600",
+        )
+    return seconds
+
+
 def settings_from(
     args: Mapping[str, Prop],
     variables: Mapping[str, str],
@@ -97,4 +126,5 @@ def settings_from(
         verify=env.get("SSL_CERT_FILE") or True,
         deploy_on_change=(get("deployOnChange") or "true").lower() == "true",
         clear_cache=get("clearCacheOnServiceUpdateDeployments") == "clear",
+        deploy_timeout=deploy_timeout(env),
     )

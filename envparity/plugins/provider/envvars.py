@@ -33,6 +33,7 @@ __all__ = [
     "observed",
     "parse",
     "put_body",
+    "with_carried",
 ]
 
 TYPE_TOKEN: Final = "render:services:EnvVarsForService"  # noqa: S105 - a type name
@@ -92,6 +93,8 @@ class Change:
     path: str
     kind: ChangeKind
     key: str | None = None
+    output: bool = False
+    """A change of what the provider computed (a deploy), not of the inputs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +245,14 @@ def observed(old: EnvSpec, service_id: str, live: Sequence[tuple[str, Secret]]) 
         else:
             entries.append(Entry(key, value, secret=True))
     return EnvSpec(service_id, aligned(entries, old), old.query_params)
+
+
+def with_carried(spec: EnvSpec, live: Mapping[str, Secret]) -> EnvSpec:
+    """`spec` plus keys taken over from Render as they are (secret: their kind is unknown)."""
+    extra = tuple(Entry(key, value, secret=True) for key, value in sorted(live.items()))
+    return spec if not extra else EnvSpec(
+        spec.service_id, (*(spec.entries or ()), *extra), spec.query_params
+    )
 
 
 def put_body(

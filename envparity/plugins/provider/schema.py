@@ -38,6 +38,17 @@ _PROPERTIES: Final = {
     },
 }
 
+_OUTPUTS: Final = {
+    **_PROPERTIES,
+    "deployedEnv": {**_STRING, "secret": True,
+                    "description": "Digest of the env the last live deploy carried."},
+    "lastDeploy": {
+        "type": "object",
+        "properties": {"id": _STRING, "status": _STRING, "env": {**_STRING, "secret": True}},
+        "description": "The last deploy this provider started, its status and env digest.",
+    },
+}
+
 
 def schema_json() -> str:
     schema = {
@@ -56,7 +67,7 @@ def schema_json() -> str:
         "resources": {
             TYPE_TOKEN: {
                 "description": "The whole env of one Render service (replace-all).",
-                "properties": _PROPERTIES,
+                "properties": _OUTPUTS,
                 "inputProperties": _PROPERTIES,
                 "requiredInputs": ["serviceId", "envVars"],
             },

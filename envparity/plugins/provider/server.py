@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Final, TypeVar
 
 import grpc
-from google.protobuf import empty_pb2, struct_pb2
+from google.protobuf import any_pb2, empty_pb2, struct_pb2
+from google.rpc import status_pb2  # type: ignore[import-untyped]
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from envparity.core.errors import (
@@ -29,9 +31,17 @@ from envparity.core.errors import (
 from envparity.plugins.grpcserver import announce_and_wait, start
 from envparity.plugins.provider import envvars
 from envparity.plugins.provider.config import check_config, settings_from
+from envparity.plugins.provider.enginelog import EngineLog
 from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvDiff, EnvSpec
-from envparity.plugins.provider.operations import ClientFactory, EnvVarsOperations, render_client
-from envparity.plugins.provider.props import Prop, from_struct, to_struct, unseal
+from envparity.plugins.provider.operations import (
+    Applied,
+    ClientFactory,
+    DeployIncomplete,
+    EnvVarsOperations,
+    render_client,
+)
+from envparity.plugins.provider.props import UNKNOWN, Prop, PropMap, from_struct, to_struct, unseal
+from envparity.plugins.provider.rollout import LAST_DEPLOY, is_final, rollout_from
 from envparity.plugins.provider.schema import VERSION, schema_json
 
 __all__ = ["RenderProvider", "main", "serve"]
@@ -66,6 +76,31 @@ def _status(exc: EnvparityError) -> grpc.StatusCode:
     )
 
 
+class _PartialStatus(grpc.Status):
+    """A failed Create/Update that still changed Render: the engine keeps these outputs."""
+
+    def __init__(self, text: str, detail: provider_pb2.ErrorResourceInitFailed) -> None:
+        code = grpc.StatusCode.UNKNOWN
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        status = status_pb2.Status(code=code.value[0], message=text, details=[packed])
+        self.code = code
+        self.details = text
+        self.trailing_metadata = (("grpc-status-details-bin", status.SerializeToString()),)
+
+
+def _partial(exc: DeployIncomplete, request: object) -> _PartialStatus:
+    inputs = getattr(request, "news", None) or getattr(request, "properties", None)
+    spec = exc.applied.spec
+    return _PartialStatus(
+        f"{exc}; fix: {exc.hint}",
+        provider_pb2.ErrorResourceInitFailed(
+            id=spec.service_id or "", properties=to_struct(exc.applied.props()),
+            inputs=inputs, reasons=[str(exc)], refresh_before_update=True,
+        ),
+    )
+
+
 def _guarded(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     """Turn envparity errors into gRPC errors; anything else is named by type only."""
 
@@ -73,6 +108,8 @@ def _guarded(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     def call(self: RenderProvider, request: Req, context: grpc.ServicerContext) -> Resp:
         try:
             return method(self, request, context)
+        except DeployIncomplete as exc:
+            context.abort_with_status(_partial(exc, request))
         except EnvparityError as exc:
             text = f"{exc}; fix: {exc.hint}" if exc.hint else str(exc)
             context.abort(_status(exc), text)
@@ -91,7 +128,7 @@ def _diff_response(found: EnvDiff, ignore: Sequence[str]) -> provider_pb2.DiffRe
     replaces = [r for r in found.replaces if not _ignored(r, ignore)]
     detailed = {
         c.path: provider_pb2.PropertyDiff(
-            kind=_KINDS[(c.kind, c.path in replaces)], inputDiff=True
+            kind=_KINDS[(c.kind, c.path in replaces)], inputDiff=not c.output
         )
         for c in changes
     }
@@ -126,8 +163,13 @@ def _valid(props: dict[str, Prop]) -> EnvSpec:
 class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     """The `render` resource provider, serving `render:services:EnvVarsForService` only."""
 
-    def __init__(self, *, client_factory: ClientFactory = render_client) -> None:
+    def __init__(
+        self, *, client_factory: ClientFactory = render_client, log: EngineLog | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._factory = client_factory
+        self._log = log or EngineLog(None)
+        self._sleep = sleep
         self._ops: EnvVarsOperations | None = None
         self._cancelled = threading.Event()
 
@@ -186,7 +228,8 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         settings = settings_from(from_struct(request.args), dict(request.variables))
         if self._ops is not None:
             self._ops.close()
-        self._ops = EnvVarsOperations(settings, client_factory=self._factory)
+        self._ops = EnvVarsOperations(settings, client_factory=self._factory, sleep=self._sleep,
+                                      cancelled=self._cancelled)
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     @_guarded
@@ -205,9 +248,26 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.DiffResponse:
         # Old inputs, not outputs, for the same reason as in Read: per-key secrecy. After
         # the refresh that precedes every update both hold the live env.
-        old, _ = envvars.parse(from_struct(request.old_inputs) or from_struct(request.olds))
+        olds = from_struct(request.olds)
+        old, _ = envvars.parse(from_struct(request.old_inputs) or olds)
         new, _ = envvars.parse(from_struct(request.news))
-        return _diff_response(envvars.diff(old, new), list(request.ignoreChanges))
+        found = envvars.diff(old, new)
+        rollout = rollout_from(olds)
+        if self._deploying() and rollout.pending(old):
+            # The env in the state is not the one the service runs: the update deploys it.
+            found = replace(found, changes=(
+                *found.changes, envvars.Change(LAST_DEPLOY, ChangeKind.UPDATE, output=True),
+            ))
+            verb = "ended" if is_final(rollout.last_status) else "was still"
+            last = (f"its last deploy {rollout.last_id} {verb} {rollout.last_status}"
+                    if rollout.last_id else "no deploy of it was seen")
+            self._log.warn(request.urn, f"{request.urn.rsplit('::', 1)[-1]}: the env on "
+                                        f"Render is not the one the service runs ({last}); "
+                                        "this update deploys it")
+        return _diff_response(found, list(request.ignoreChanges))
+
+    def _deploying(self) -> bool:
+        return self._ops is None or self._ops.settings.deploy_on_change
 
     @_guarded
     def Create(
@@ -216,9 +276,9 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         spec = _valid(from_struct(request.properties))
         if request.preview:
             return provider_pb2.CreateResponse(properties=to_struct(spec.props()))
-        self._operations(request.type).apply(spec)
+        applied = self._apply(request.type, request.urn, spec, olds={})
         return provider_pb2.CreateResponse(
-            id=spec.service_id or "", properties=to_struct(spec.props()),
+            id=spec.service_id or "", properties=to_struct(applied.props()),
             refresh_before_update=True,
         )
 
@@ -227,11 +287,28 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         self, request: provider_pb2.UpdateRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.UpdateResponse:
         spec = _valid(from_struct(request.news))
-        if not request.preview:
-            self._operations(request.type).apply(spec)
-        return provider_pb2.UpdateResponse(
-            properties=to_struct(spec.props()), refresh_before_update=True
+        olds = from_struct(request.olds)
+        if request.preview:
+            props = {**spec.props(), **rollout_from(olds).props()}
+            if self._deploying():
+                # Which deploy, and how it ends, is known only once it has run.
+                props[LAST_DEPLOY] = {"id": UNKNOWN, "status": UNKNOWN, "env": UNKNOWN}
+        else:
+            props = self._apply(request.type, request.urn, spec, olds=olds).props()
+        return provider_pb2.UpdateResponse(properties=to_struct(props), refresh_before_update=True)
+
+    def _apply(self, type_token: str, urn: str, spec: EnvSpec, *, olds: PropMap) -> Applied:
+        name = urn.rsplit("::", 1)[-1] or (spec.service_id or "")
+        old, _ = envvars.parse(olds) if olds else (None, [])
+        applied = self._operations(type_token).apply(
+            spec, old=old, rollout=rollout_from(olds) if olds else None, label=name,
+            progress=functools.partial(self._log.info, urn),
         )
+        for key in applied.carried:
+            self._log.warn(urn, f"{name}: {key} appeared on Render after this update was "
+                                "planned; it was kept, not deleted. The next preview proposes "
+                                "removing it unless it is declared or preserved")
+        return applied
 
     @_guarded
     def Read(
@@ -240,16 +317,17 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         # The inputs say which keys are secret one by one; the outputs' `envVars` is one
         # secret as a whole (the program's additional_secret_outputs) and would make
         # every key secret, so every plain value would then differ from the program's.
-        state = from_struct(request.inputs) or from_struct(request.properties)
-        old, _ = envvars.parse(state)
+        # Which deploy ran which env is kept only in the outputs.
+        outputs = from_struct(request.properties)
+        old, _ = envvars.parse(from_struct(request.inputs) or outputs)
         service_id = old.service_id or request.id
-        live = self._operations(request.type).read(service_id, old)
-        if live is None:
+        found = self._operations(request.type).read(service_id, old, rollout_from(outputs))
+        if found is None:
             return provider_pb2.ReadResponse(id="")
-        props = to_struct(live.props())
+        live, rollout = found
         return provider_pb2.ReadResponse(
-            id=request.id or service_id, properties=props, inputs=props,
-            refresh_before_update=True,
+            id=request.id or service_id, properties=to_struct({**live.props(), **rollout.props()}),
+            inputs=to_struct(live.props()), refresh_before_update=True,
         )
 
     @_guarded
@@ -286,9 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="envparity's Pulumi resource provider for Render env vars "
         "(render:services:EnvVarsForService). Started by the Pulumi engine; prints its port.",
     )
-    parser.add_argument("engine", nargs="?", help="engine address (passed by Pulumi; unused)")
-    parser.parse_known_args(argv)
-    provider = RenderProvider()
+    parser.add_argument("engine", nargs="?",
+                        help="engine address (passed by Pulumi; deploy progress is logged there)")
+    args, _ = parser.parse_known_args(argv)
+    provider = RenderProvider(log=EngineLog(args.engine))
     try:
         announce_and_wait(*serve(provider))
     finally:

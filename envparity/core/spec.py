@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from envparity.core.errors import CatalogError
 from envparity.core.findings import Finding
+from envparity.core.groupspec import GroupSpec, SecretFileSpec, group_catalog_findings
 
 __all__ = [
     "CATALOG_FILE",
@@ -58,7 +59,8 @@ class KeyRules(_Strict):
 
 
 class KeySpec(_Strict):
-    services: tuple[str, ...]
+    services: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
     type: KeyType
     secret: bool = False
     default: str | None = None
@@ -72,13 +74,17 @@ class ServiceSpec(_Strict):
     description: str
     preserve: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+    """Keys a linked group holds that this service sets itself on purpose (shadowing them)."""
 
 
 class Catalog(_Strict):
     version: Literal[1]
     stacks: tuple[str, ...]
     services: Mapping[str, ServiceSpec]
+    groups: Mapping[str, GroupSpec] = Field(default_factory=dict)
     keys: Mapping[str, KeySpec]
+    secret_files: Mapping[str, SecretFileSpec] = Field(default_factory=dict)
 
     def keys_for(self, service: str) -> tuple[str, ...]:
         return tuple(sorted(k for k, spec in self.keys.items() if service in spec.services))
@@ -183,7 +189,8 @@ def _key_findings(catalog: Catalog, name: str, spec: KeySpec) -> list[Finding]:
     if not _KEY_NAME.match(name):
         bad("env key names are upper case letters, digits and _", "rename the key")
     unknown = [s for s in spec.services if s not in catalog.services]
-    if unknown or not spec.services or len(set(spec.services)) != len(spec.services):
+    empty = not spec.services and not spec.groups
+    if unknown or empty or len(set(spec.services)) != len(spec.services):
         bad(f"services must be distinct names from `services:` (unknown: {unknown})",
             f"use some of: {', '.join(catalog.services)}")
     if not spec.description.strip() or "\n" in spec.description.strip():
@@ -262,6 +269,7 @@ def _semantic_findings(catalog: Catalog) -> list[Finding]:
         found.extend(_key_findings(catalog, name, key_spec))
     for name, service_spec in catalog.services.items():
         found.extend(_service_findings(catalog, name, service_spec))
+    found.extend(group_catalog_findings(catalog))
     return found
 
 

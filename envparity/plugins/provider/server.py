@@ -27,7 +27,7 @@ from envparity.core.errors import (
     RenderUnavailable,
 )
 from envparity.plugins.grpcserver import announce_and_wait, start
-from envparity.plugins.provider import envvars
+from envparity.plugins.provider import envvars, groups
 from envparity.plugins.provider.config import check_config, settings_from
 from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvDiff, EnvSpec
 from envparity.plugins.provider.operations import ClientFactory, EnvVarsOperations, render_client
@@ -124,7 +124,8 @@ def _valid(props: dict[str, Prop]) -> EnvSpec:
 
 
 class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
-    """The `render` resource provider, serving `render:services:EnvVarsForService` only."""
+    """The `render` resource provider: `render:services:EnvVarsForService`, and env groups,
+    their vars, links and secret files (`groups`)."""
 
     def __init__(self, *, client_factory: ClientFactory = render_client) -> None:
         self._factory = client_factory
@@ -132,9 +133,9 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         self._cancelled = threading.Event()
 
     def _operations(self, type_token: str) -> EnvVarsOperations:
-        if type_token and type_token != TYPE_TOKEN:
+        if type_token and type_token != TYPE_TOKEN and groups.kind_of(type_token) is None:
             raise EnvparityError(f"resource type {type_token} is not served by this provider",
-                                 hint=f"only {TYPE_TOKEN} is available")
+                                 hint=f"available: {', '.join([TYPE_TOKEN, *groups.KINDS])}")
         if self._cancelled.is_set():
             raise EnvparityError("the operation was cancelled")
         if self._ops is None:
@@ -193,6 +194,10 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Check(
         self, request: provider_pb2.CheckRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.CheckResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            props, failed = groups.check(kind, from_struct(request.news))
+            return _check_response(request.news if failed else to_struct(props), failed)
         spec, failures = envvars.parse(from_struct(request.news))
         if not failures and spec.entries is not None:
             before, _ = envvars.parse(from_struct(request.olds))
@@ -203,6 +208,10 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Diff(
         self, request: provider_pb2.DiffRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.DiffResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            found = groups.diff(kind, from_struct(request.olds), from_struct(request.news))
+            return _diff_response(found, list(request.ignoreChanges))
         old, _ = envvars.parse(from_struct(request.olds))
         new, _ = envvars.parse(from_struct(request.news))
         return _diff_response(envvars.diff(old, new), list(request.ignoreChanges))
@@ -211,6 +220,11 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Create(
         self, request: provider_pb2.CreateRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.CreateResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            rid = "" if request.preview else kind.apply(
+                self._operations(request.type).client(), from_struct(request.properties), None)
+            return provider_pb2.CreateResponse(id=rid, properties=request.properties)
         spec = _valid(from_struct(request.properties))
         if request.preview:
             return provider_pb2.CreateResponse(properties=to_struct(spec.props()))
@@ -224,6 +238,12 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Update(
         self, request: provider_pb2.UpdateRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.UpdateResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            if not request.preview:
+                kind.apply(self._operations(request.type).client(), from_struct(request.news),
+                           request.id)
+            return provider_pb2.UpdateResponse(properties=request.news)
         spec = _valid(from_struct(request.news))
         if not request.preview:
             self._operations(request.type).apply(spec)
@@ -236,6 +256,13 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         self, request: provider_pb2.ReadRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.ReadResponse:
         state = from_struct(request.properties) or from_struct(request.inputs)
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            found = kind.read(self._operations(request.type).client(), request.id, state)
+            if found is None:
+                return provider_pb2.ReadResponse(id="")
+            return provider_pb2.ReadResponse(id=request.id, properties=to_struct(found),
+                                             inputs=to_struct(found))
         old, _ = envvars.parse(state)
         service_id = old.service_id or request.id
         live = self._operations(request.type).read(service_id, old)
@@ -251,8 +278,11 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Delete(
         self, request: provider_pb2.DeleteRequest, _context: grpc.ServicerContext
     ) -> empty_pb2.Empty:
-        # Deliberately leaves the service's env on Render untouched (see operations).
-        self._operations(request.type)
+        ops = self._operations(request.type)
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            kind.delete(ops.client(), request.id)
+        # EnvVarsForService deliberately leaves the service's env untouched (see operations).
         return empty_pb2.Empty()
 
     @_guarded

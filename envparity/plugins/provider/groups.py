@@ -1,0 +1,246 @@
+"""Env groups, their vars, links and secret files as provider resources, with Render's semantics.
+
+Each token of the `pulumi-render` SDK that envparity declares is served here: a group is
+renamed in place (PATCH takes only its name) and its vars and files are their own resources,
+written key by key, because Render has no bulk replace for a group; a link is its own
+resource; a service's secret file is written alone (`PUT .../secret-files/{name}`), never by
+the replace-all call that would delete the files it does not name. Values and contents stay
+sealed secrets from the engine's request to its response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from envparity.core.errors import EnvparityError, RenderNotFound
+from envparity.core.secret import Secret
+from envparity.plugins.provider.envvars import Change, ChangeKind, CheckFailure, EnvDiff
+from envparity.plugins.provider.props import PropMap, Sealed, is_unknown, unseal
+from envparity.render.client import RenderClient
+
+__all__ = ["KINDS", "Kind", "check", "diff", "kind_of"]
+
+GROUP: Final = "render:env-groups:EnvGroup"
+GROUP_VAR: Final = "render:env-groups:EnvGroupEnvVar"
+GROUP_FILE: Final = "render:env-groups:EnvGroupSecretFile"
+LINK: Final = "render:env-groups:LinkServiceToEnvGroup"
+SERVICE_FILE: Final = "render:services:SecretFile"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One resource token: its inputs, which of them force a replace, and its Render calls."""
+
+    token: str
+    inputs: tuple[str, ...]
+    replace_on: tuple[str, ...]
+    secret: str | None
+    apply: Callable[[RenderClient, PropMap, str | None], str]
+    """Create (id None) or update (the id): make Render match; answers the id."""
+    read: Callable[[RenderClient, str, PropMap], PropMap | None]
+    """The live inputs, or None when the thing is gone from Render."""
+    delete: Callable[[RenderClient, str], None]
+    """Remove it from Render by its id; already gone counts as done."""
+
+
+def _text(props: PropMap, name: str) -> str:
+    value, _ = unseal(props.get(name))
+    if not isinstance(value, str):
+        raise EnvparityError(f"{name} must be known before it is applied")
+    return value
+
+
+def _secret(props: PropMap, name: str) -> Secret:
+    return Secret(_text(props, name))
+
+
+def _parts(rid: str) -> tuple[str, str]:
+    """The two halves of a child resource's id (`evg-.../KEY`, `srv-.../name`)."""
+    first, _, second = rid.partition("/")
+    return first, second
+
+
+def _gone(call: Callable[[], object]) -> None:
+    """Deleting what is already gone is done, not an error."""
+    try:
+        call()
+    except RenderNotFound:
+        return
+
+
+# --- env group ---------------------------------------------------------------------------------
+
+def _apply_group(client: RenderClient, props: PropMap, rid: str | None) -> str:
+    if rid is None:
+        return client.create_env_group(name=_text(props, "name"),
+                                       owner_id=_text(props, "ownerId")).id
+    if client.get_env_group(rid).name != _text(props, "name"):
+        client.rename_env_group(rid, _text(props, "name"))
+    return rid
+
+
+def _read_group(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
+    try:
+        group = client.get_env_group(rid)
+    except RenderNotFound:
+        return None
+    return {**props, "name": group.name, "ownerId": group.owner_id}
+
+
+# --- group var and group file ------------------------------------------------------------------
+
+def _apply_group_var(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+    group, key = _text(props, "envGroupId"), _text(props, "envVarKey")
+    client.put_group_env_var(group, key, _secret(props, "value"))
+    return f"{group}/{key}"
+
+
+def _read_group_var(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
+    group, key = _parts(rid)
+    try:
+        found = {v.key: v.value for v in client.get_env_group(group).env_vars}
+    except RenderNotFound:
+        return None
+    if key not in found:
+        return None
+    return {**props, "envGroupId": group, "envVarKey": key,
+            "value": Sealed(found[key].reveal())}
+
+
+def _apply_group_file(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+    group, name = _text(props, "envGroupId"), _text(props, "secretFileName")
+    client.put_group_secret_file(group, name, _secret(props, "content"))
+    return f"{group}/{name}"
+
+
+def _read_group_file(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
+    group, name = _parts(rid)
+    try:
+        found = {f.name: f.content for f in client.get_env_group(group).secret_files}
+    except RenderNotFound:
+        return None
+    if name not in found:
+        return None
+    return {**props, "envGroupId": group, "secretFileName": name,
+            "content": Sealed(found[name].reveal())}
+
+
+# --- link --------------------------------------------------------------------------------------
+
+def _apply_link(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+    group, service = _text(props, "envGroupId"), _text(props, "serviceId")
+    client.link_env_group(group, service)
+    return f"{group}/{service}"
+
+
+def _read_link(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
+    group, service = _parts(rid)
+    try:
+        linked = client.get_env_group(group).service_ids
+    except RenderNotFound:
+        return None
+    return {**props, "envGroupId": group, "serviceId": service} if service in linked else None
+
+
+# --- service secret file -----------------------------------------------------------------------
+
+def _apply_service_file(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+    service, name = _text(props, "serviceId"), _text(props, "secretFileName")
+    client.put_secret_file(service, name, _secret(props, "content"))
+    return f"{service}/{name}"
+
+
+def _read_service_file(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
+    service, name = _parts(rid)
+    try:
+        found = {f.name: f.content for f in client.list_secret_files(service)}
+    except RenderNotFound:
+        return None
+    if name not in found:
+        return None
+    return {**props, "serviceId": service, "secretFileName": name,
+            "content": Sealed(found[name].reveal())}
+
+
+KINDS: Final = {k.token: k for k in (
+    Kind(GROUP, ("name", "ownerId", "envVars"), ("ownerId",), None, _apply_group, _read_group,
+         lambda c, rid: _gone(lambda: c.delete_env_group(rid))),
+    Kind(GROUP_VAR, ("envGroupId", "envVarKey", "value"), ("envGroupId", "envVarKey"), "value",
+         _apply_group_var, _read_group_var,
+         lambda c, rid: _gone(lambda: c.delete_group_env_var(*_parts(rid)))),
+    Kind(GROUP_FILE, ("envGroupId", "secretFileName", "content"),
+         ("envGroupId", "secretFileName"), "content", _apply_group_file, _read_group_file,
+         lambda c, rid: _gone(lambda: c.delete_group_secret_file(*_parts(rid)))),
+    Kind(LINK, ("envGroupId", "serviceId"), ("envGroupId", "serviceId"), None, _apply_link,
+         _read_link, lambda c, rid: _gone(lambda: c.unlink_env_group(*_parts(rid)))),
+    Kind(SERVICE_FILE, ("serviceId", "secretFileName", "content"),
+         ("serviceId", "secretFileName"), "content", _apply_service_file, _read_service_file,
+         lambda c, rid: _gone(lambda: c.delete_secret_file(*_parts(rid)))),
+)}
+
+
+def kind_of(token: str) -> Kind | None:
+    return KINDS.get(token)
+
+
+def check(kind: Kind, news: PropMap) -> tuple[PropMap, list[CheckFailure]]:
+    """The inputs as the provider keeps them (the secret one sealed), and what is wrong."""
+    failures = []
+    for name in kind.inputs:
+        value, _ = unseal(news.get(name))
+        if name == "envVars":
+            if value not in (None, []) and not is_unknown(value):
+                failures.append(CheckFailure(name, "this provider writes a group's vars key by "
+                                             f"key: declare each as {GROUP_VAR}"))
+        elif not isinstance(value, str) or (value == "" and not is_unknown(value)):
+            failures.append(CheckFailure(name, "is required and must be a non-empty string"))
+    out: PropMap = {k: v for k, v in news.items() if k in (*kind.inputs, "queryParams")}
+    if kind.token == GROUP:
+        out["envVars"] = []
+    if kind.secret is not None and kind.secret in out:
+        value, _ = unseal(out[kind.secret])
+        out[kind.secret] = Sealed(value)
+    return out, failures
+
+
+def diff(kind: Kind, olds: PropMap, news: PropMap) -> EnvDiff:
+    """The changed inputs and those that force a replace; a group's name changes in place."""
+    changed = [n for n in kind.inputs if unseal(olds.get(n))[0] != unseal(news.get(n))[0]]
+    return EnvDiff(changes=tuple(Change(n, ChangeKind.UPDATE) for n in changed),
+                   replaces=tuple(n for n in changed if n in kind.replace_on))
+
+
+def _props(**described: str) -> dict[str, object]:
+    return {name: {"type": "string", "description": text} for name, text in described.items()}
+
+
+_QUERY: Final = {"queryParams": {"type": "object",
+                                 "additionalProperties": {"$ref": "pulumi.json#/Any"}}}
+_GROUP_ID: Final = "The ID of the environment group"
+
+
+def schema_resources() -> dict[str, object]:
+    """The SDK's names and types for the properties these resources use."""
+    props: dict[str, dict[str, object]] = {
+        GROUP: {**_props(name="The name of the environment group",
+                         ownerId="The ID of the workspace that owns the group"),
+                "envVars": {"type": "array",
+                            "items": {"$ref": "#/types/render:services:EnvVarInput"},
+                            "description": "Must be empty here: vars are EnvGroupEnvVar "
+                            "resources"}},
+        GROUP_VAR: {**_props(envGroupId=_GROUP_ID, envVarKey="The name of the variable"),
+                    "value": {"type": "string", "secret": True}},
+        GROUP_FILE: {**_props(envGroupId=_GROUP_ID, secretFileName="The file name"),
+                     "content": {"type": "string", "secret": True}},
+        LINK: _props(envGroupId=_GROUP_ID, serviceId="The ID of the service"),
+        SERVICE_FILE: {**_props(serviceId="The ID of the service",
+                                secretFileName="The file name of the secret file"),
+                       "content": {"type": "string", "secret": True}},
+    }
+    return {
+        token: {"properties": {**p, **_QUERY}, "inputProperties": {**p, **_QUERY},
+                "requiredInputs": list(KINDS[token].inputs)}
+        for token, p in props.items()
+    }

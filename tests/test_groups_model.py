@@ -67,6 +67,7 @@ def config(**values: object) -> dict[str, object]:
     base: dict[str, object] = {
         "envparity:serviceIds": {"api": "srv-" + "a" * 20, "worker": "srv-" + "b" * 20},
         "envparity:JWT_SECRET": "jwt-staging", "envparity:CA_PEM": CANARY,
+        "envparity:ownerId": "tea-" + "c" * 20,
     }
     base.update({f"envparity:{k}": v for k, v in values.items()})
     return {k: v for k, v in base.items() if v is not None}
@@ -150,6 +151,7 @@ def test_group_values_and_layout() -> None:
     assert group.files == {"ca.pem": Secret(CANARY)}
     assert layout.service_files == {"api": {}, "worker": {}}
     assert CANARY not in repr(layout)
+    assert layout.owner_id == "tea-" + "c" * 20
 
 
 def test_group_key_and_file_problems_in_a_stack() -> None:
@@ -162,6 +164,8 @@ def test_group_key_and_file_problems_in_a_stack() -> None:
     assert ("envparity:REGION", "whitespace") in findings(config(REGION=" eu"))
     assert ("envparity:CA_PEM", "file-path") in findings(config(CA_PEM={"path": "../up"}))
     assert findings(config(CA_PEM={"path": "secrets/ca.pem"})) == []
+    assert ("envparity:ownerId", "owner-id") in findings(config(ownerId=None))
+    assert ("envparity:ownerId", "owner-id") in findings(config(ownerId="srv-x"))
 
 
 def test_file_contents_never_reach_findings() -> None:

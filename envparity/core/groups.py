@@ -8,6 +8,7 @@ plain `{path: ...}`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -21,6 +22,7 @@ from envparity.core.stackvalues import ConfigValue
 
 __all__ = [
     "NO_GROUPS",
+    "OWNER_ID_KEY",
     "DesiredGroup",
     "FileSource",
     "GroupLayout",
@@ -33,6 +35,9 @@ __all__ = [
 ]
 
 _PREFIX: Final = f"{CONFIG_NAMESPACE}:"
+OWNER_ID_KEY: Final = f"{CONFIG_NAMESPACE}:ownerId"
+"""The workspace that owns the stack's env groups (needed to create them)."""
+_OWNER_ID: Final = re.compile(r"^(tea|usr)-[a-z0-9]+$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +57,7 @@ class GroupLayout:
 
     groups: tuple[DesiredGroup, ...]
     service_files: Mapping[str, Mapping[str, Secret]]
+    owner_id: str = ""
 
     def linked(self, service: str) -> tuple[DesiredGroup, ...]:
         return tuple(g for g in self.groups if service in g.services)
@@ -166,11 +172,24 @@ def _group_value_findings(catalog: Catalog, stack: str, config: Mapping[str, Con
     return found
 
 
+def _owner_findings(catalog: Catalog, config: Mapping[str, ConfigValue],
+                    location: str) -> list[Finding]:
+    entry = config.get(OWNER_ID_KEY)
+    if not catalog.groups or (entry is not None and entry.items is None
+                              and _OWNER_ID.match(reveal(entry.value))):
+        return []
+    return [Finding(location=location, key=OWNER_ID_KEY, rule="owner-id",
+                    message="must name the Render workspace that owns the stack's env groups",
+                    hint=f"set `{OWNER_ID_KEY}: tea-...` (the id in the dashboard's workspace "
+                    "settings URL)")]
+
+
 def group_stack_findings(
     catalog: Catalog, stack: str, config: Mapping[str, ConfigValue], *, location: str
 ) -> list[Finding]:
     """Problems of one stack's group values and secret file contents (checked like keys)."""
-    return [*_group_value_findings(catalog, stack, config, location),
+    return [*_owner_findings(catalog, config, location),
+            *_group_value_findings(catalog, stack, config, location),
             *_file_findings(catalog, stack, config, location)]
 
 
@@ -194,4 +213,6 @@ def build_layout(
               if svc in f.services and n in contents}
         for svc in catalog.services
     }
-    return GroupLayout(groups=groups, service_files=service_files)
+    owner = config.get(OWNER_ID_KEY)
+    return GroupLayout(groups=groups, service_files=service_files,
+                       owner_id="" if owner is None else reveal(owner.value))

@@ -14,7 +14,7 @@ from typing import Final
 
 from envparity.core import dbrules, dburl
 from envparity.core.findings import Finding, Severity
-from envparity.core.groups import file_config_keys, group_stack_findings
+from envparity.core.groups import OWNER_ID_KEY, file_config_keys, group_stack_findings
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.spec import CONFIG_NAMESPACE, SERVICE_IDS_KEY, Catalog, KeySpec, value_problem
 from envparity.core.stackvalues import ConfigValue
@@ -102,7 +102,7 @@ def _unknown_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigV
                                  message="is a credential but stored in plaintext",
                                  hint=f"pulumi config set --stack {stack} --secret {name} <value>, "
                                  "and rotate the exposed credential"))
-        if not name.startswith(_PREFIX) or name == SERVICE_IDS_KEY:
+        if not name.startswith(_PREFIX) or name in (SERVICE_IDS_KEY, OWNER_ID_KEY):
             continue
         key = name.removeprefix(_PREFIX)
         spec = catalog.keys.get(key)

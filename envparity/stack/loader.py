@@ -8,12 +8,12 @@ from pathlib import Path
 
 from envparity.core.desired import DesiredStack
 from envparity.core.findings import Finding, Severity
-from envparity.core.plan import build_desired, desired_state, stack_file
+from envparity.core.plan import build_desired, stack_file
 from envparity.core.rules import multi_stack_findings
 from envparity.core.spec import Catalog
 from envparity.stack.catalog import load_catalog
 from envparity.stack.config import read_stack_config
-from envparity.stack.secretfiles import read_named_files
+from envparity.stack.secretfiles import desired_with_files, read_named_files
 
 __all__ = ["desired_from", "load_all", "load_desired"]
 
@@ -29,10 +29,7 @@ def desired_from(
 ) -> tuple[DesiredStack | None, list[Finding]]:
     """Read the stack's config and the files it names; judge them against `catalog`."""
     config = read_stack_config(stack, repo=repo, environ=environ)
-    contents, unread = read_named_files(catalog, config, repo=repo, location=stack_file(stack))
-    desired, findings = desired_state(catalog, stack, config, location=stack_file(stack),
-                                      file_contents=contents)
-    return (None if unread else desired), findings + unread
+    return desired_with_files(catalog, stack, config, repo=repo)
 
 
 def load_all(

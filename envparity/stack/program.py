@@ -22,11 +22,13 @@ from envparity.checks.common import read_live_env
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.errors import CatalogError, EnvparityError, ReadError
 from envparity.core.findings import Severity
-from envparity.core.plan import desired_state, stack_file
+from envparity.core.plan import stack_file
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.stackvalues import ConfigValue, config_value
 from envparity.render.client import RenderClient
 from envparity.stack.catalog import load_catalog
+from envparity.stack.groupresources import declare_groups
+from envparity.stack.secretfiles import desired_with_files
 from envparity.stack.toolchain import repo_root
 
 __all__ = [
@@ -118,7 +120,7 @@ def validated_desired(repo: Path, stack: str, config: Mapping[str, ConfigValue])
         catalog = load_catalog(repo)
     except CatalogError as exc:
         raise pulumi.RunError(exc.render()) from None
-    desired, findings = desired_state(catalog, stack, config, location=stack_file(stack))
+    desired, findings = desired_with_files(catalog, stack, config, repo=repo)
     for finding in findings:
         if finding.severity is Severity.WARNING:
             pulumi.log.warn(finding.render())
@@ -154,6 +156,8 @@ def declare(
         )
         exported[svc.name] = {"id": svc.service_id, "keys": sorted(merged.env)}
     pulumi.export("services", exported)
+    if desired.groups.groups or any(desired.groups.service_files.values()):
+        pulumi.export("groups", declare_groups(desired))
     return resources
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from envparity.core.desired import DesiredStack
 from envparity.core.findings import Finding
 from envparity.core.groups import file_sources
+from envparity.core.plan import desired_state, stack_file
 from envparity.core.secret import Secret
 from envparity.core.spec import Catalog
 from envparity.core.stackvalues import ConfigValue
 
-__all__ = ["read_named_files"]
+__all__ = ["desired_with_files", "read_named_files"]
 
 
 def read_named_files(
@@ -43,3 +45,14 @@ def read_named_files(
                                  message=f"cannot read secret file {name} from {source.path}: "
                                  f"{reason}", hint="create the file, or fix the path"))
     return contents, found
+
+
+def desired_with_files(
+    catalog: Catalog, stack: str, config: Mapping[str, ConfigValue], *, repo: Path
+) -> tuple[DesiredStack | None, list[Finding]]:
+    """`desired_state` with the files the stack names by path read in; an unreadable file
+    is a finding and leaves no desired state."""
+    contents, unread = read_named_files(catalog, config, repo=repo, location=stack_file(stack))
+    desired, findings = desired_state(catalog, stack, config, location=stack_file(stack),
+                                      file_contents=contents)
+    return (None if unread else desired), findings + unread

@@ -55,9 +55,7 @@ def stub(recorded: tuple[Emulator, Recorder]) -> Iterator[Stub]:
     assert emu.ca_file is not None
     env = {"RENDER_API_HOST": emu.host_port, "SSL_CERT_FILE": str(emu.ca_file)}
     with plugin_process(env) as s:
-        s.Configure(provider_pb2.ConfigureRequest(
-            variables={"render:config:apiKey": API_KEY, "render:config:deployOnChange": "false"},
-            args=struct({"apiKey": secret(API_KEY)}), acceptSecrets=True))
+        configure(s, deploy=False)
         yield s
 
 
@@ -164,3 +162,40 @@ def test_bad_inputs_are_refused_before_render(stub: Stub,
     assert error.code() == grpc.StatusCode.NOT_FOUND
     assert CANARY not in error.details()
     assert len(emu.requests) == before + 1
+
+
+def configure(stub: Stub, *, deploy: bool) -> None:
+    stub.Configure(provider_pb2.ConfigureRequest(
+        variables={"render:config:apiKey": API_KEY,
+                   "render:config:deployOnChange": "true" if deploy else "false"},
+        args=struct({"apiKey": secret(API_KEY)}), acceptSecrets=True))
+
+
+def test_changed_groups_and_files_deploy_the_services_they_reach(
+    stub: Stub, recorded: tuple[Emulator, Recorder]
+) -> None:
+    emu, _ = recorded
+    configure(stub, deploy=True)
+    try:
+        gid = create(stub, GROUP, {"name": "deploys", "ownerId": OWNER_ID, "envVars": []}).id
+        assert emu.deploys(API_SERVICE) == []
+        create(stub, LINK, {"envGroupId": gid, "serviceId": API_SERVICE})
+        assert len(emu.deploys(API_SERVICE)) == 1
+        props = {"envGroupId": gid, "envVarKey": "K", "value": CANARY}
+        var = create(stub, VAR, props)
+        assert len(emu.deploys(API_SERVICE)) == 2
+        writes = len(emu.requests)
+        stub.Update(provider_pb2.UpdateRequest(id=var.id, urn=urn(VAR, "v"), type=VAR,
+                                               olds=var.properties, news=var.properties))
+        # Render already holds the value: nothing is written and nothing deployed.
+        assert [r.method for r in emu.requests[writes:]] == ["GET"]
+        assert len(emu.deploys(API_SERVICE)) == 2
+        assert emu.deploys(WORKER_SERVICE) == []
+        made = create(stub, SFILE, {"serviceId": WORKER_SERVICE, "secretFileName": "w.txt",
+                                    "content": CANARY})
+        assert len(emu.deploys(WORKER_SERVICE)) == 1
+        stub.Delete(provider_pb2.DeleteRequest(id=made.id, urn=urn(SFILE, "f"), type=SFILE,
+                                               properties=made.properties))
+        assert len(emu.deploys(WORKER_SERVICE)) == 2
+    finally:
+        configure(stub, deploy=False)

@@ -136,13 +136,15 @@ def _file_items(want: Mapping[str, tuple[EnvValue, str]],
 def _link_items(declared: Sequence[DesiredGroup], live: Sequence[LiveGroup]) -> list[EnvDiffItem]:
     want = {g.name for g in declared}
     have = {g.name for g in live}
+    # Two linked groups with one name: the second is as unexpected as an undeclared one.
+    twice = sorted({g.name for g in live if [x.name for x in live].count(g.name) > 1})
     return [
         EnvDiffItem(key=name, kind=kind, secret=False, declared=None, live=None,
                     lives=f"group {name}" if name in have else None,
                     should=f"group {name}" if name in want else None)
-        for kind, names in ((DiffKind.GROUP_NOT_LINKED, want - have),
-                            (DiffKind.GROUP_LINKED, have - want))
-        for name in sorted(names)
+        for kind, names in ((DiffKind.GROUP_NOT_LINKED, sorted(want - have)),
+                            (DiffKind.GROUP_LINKED, sorted(have - want) + twice))
+        for name in names
     ]
 
 

@@ -2,10 +2,12 @@
 
 Each token of the `pulumi-render` SDK that envparity declares is served here: a group is
 renamed in place (PATCH takes only its name) and its vars and files are their own resources,
-written key by key, because Render has no bulk replace for a group; a link is its own
+written key by key, because Render has no bulk replace for a group (a group that already has
+the declared name is taken over, not duplicated); a link is its own
 resource; a service's secret file is written alone (`PUT .../secret-files/{name}`), never by
 the replace-all call that would delete the files it does not name. Values and contents stay
-sealed secrets from the engine's request to its response.
+sealed secrets from the engine's request to its response. Render does not redeploy a service
+when its groups or files change, so each answers the services whose env it changed.
 """
 
 from __future__ import annotations
@@ -14,19 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from envparity.core.errors import EnvparityError, RenderNotFound
+from envparity.core.errors import EnvparityError, RenderApiError, RenderNotFound
 from envparity.core.secret import Secret
 from envparity.plugins.provider.envvars import Change, ChangeKind, CheckFailure, EnvDiff
 from envparity.plugins.provider.props import PropMap, Sealed, is_unknown, unseal
 from envparity.render.client import RenderClient
 
-__all__ = ["KINDS", "Kind", "check", "diff", "kind_of"]
+__all__ = ["KINDS", "Applied", "Kind", "check", "deploy", "diff", "kind_of",
+           "schema_resources"]
 
 GROUP: Final = "render:env-groups:EnvGroup"
 GROUP_VAR: Final = "render:env-groups:EnvGroupEnvVar"
 GROUP_FILE: Final = "render:env-groups:EnvGroupSecretFile"
 LINK: Final = "render:env-groups:LinkServiceToEnvGroup"
 SERVICE_FILE: Final = "render:services:SecretFile"
+Applied = tuple[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +41,14 @@ class Kind:
     inputs: tuple[str, ...]
     replace_on: tuple[str, ...]
     secret: str | None
-    apply: Callable[[RenderClient, PropMap, str | None], str]
-    """Create (id None) or update (the id): make Render match; answers the id."""
+    apply: Callable[[RenderClient, PropMap, str | None], Applied]
+    """Create (id None) or update (the id): make Render match; answers the id and the
+    services whose env changed (nothing is written when Render already matches)."""
     read: Callable[[RenderClient, str, PropMap], PropMap | None]
     """The live inputs, or None when the thing is gone from Render."""
-    delete: Callable[[RenderClient, str], None]
-    """Remove it from Render by its id; already gone counts as done."""
+    delete: Callable[[RenderClient, str], tuple[str, ...]]
+    """Remove it from Render by its id (already gone counts as done); answers the services
+    whose env changed."""
 
 
 def _text(props: PropMap, name: str) -> str:
@@ -62,23 +68,23 @@ def _parts(rid: str) -> tuple[str, str]:
     return first, second
 
 
-def _gone(call: Callable[[], object]) -> None:
-    """Deleting what is already gone is done, not an error."""
-    try:
-        call()
-    except RenderNotFound:
-        return
-
-
 # --- env group ---------------------------------------------------------------------------------
 
-def _apply_group(client: RenderClient, props: PropMap, rid: str | None) -> str:
+def _apply_group(client: RenderClient, props: PropMap, rid: str | None) -> Applied:
     if rid is None:
-        return client.create_env_group(name=_text(props, "name"),
-                                       owner_id=_text(props, "ownerId")).id
+        name, owner = _text(props, "name"), _text(props, "ownerId")
+        # A second group with the same name would split the keys between two groups that
+        # services cannot tell apart; one that exists already is taken over instead.
+        same = [g for g in client.list_env_groups(names=[name], owner_ids=[owner])
+                if g.name == name]
+        if len(same) > 1:
+            raise EnvparityError(f"workspace {owner} has {len(same)} env groups named {name}",
+                                 hint="delete or rename all but one in the Render dashboard")
+        made = same[0].id if same else client.create_env_group(name=name, owner_id=owner).id
+        return made, ()
     if client.get_env_group(rid).name != _text(props, "name"):
         client.rename_env_group(rid, _text(props, "name"))
-    return rid
+    return rid, ()
 
 
 def _read_group(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -89,12 +95,23 @@ def _read_group(client: RenderClient, rid: str, props: PropMap) -> PropMap | Non
     return {**props, "name": group.name, "ownerId": group.owner_id}
 
 
+def _delete_group(client: RenderClient, rid: str) -> tuple[str, ...]:
+    try:
+        linked = client.get_env_group(rid).service_ids
+        client.delete_env_group(rid)
+    except RenderNotFound:
+        return ()
+    return linked
+
+
 # --- group var and group file ------------------------------------------------------------------
 
-def _apply_group_var(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+def _apply_group_var(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
     group, key = _text(props, "envGroupId"), _text(props, "envVarKey")
-    client.put_group_env_var(group, key, _secret(props, "value"))
-    return f"{group}/{key}"
+    value = _secret(props, "value")
+    if {v.key: v.value for v in client.get_env_group(group).env_vars}.get(key) == value:
+        return f"{group}/{key}", ()
+    return f"{group}/{key}", client.put_group_env_var(group, key, value).service_ids
 
 
 def _read_group_var(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -109,10 +126,12 @@ def _read_group_var(client: RenderClient, rid: str, props: PropMap) -> PropMap |
             "value": Sealed(found[key].reveal())}
 
 
-def _apply_group_file(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+def _apply_group_file(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
     group, name = _text(props, "envGroupId"), _text(props, "secretFileName")
-    client.put_group_secret_file(group, name, _secret(props, "content"))
-    return f"{group}/{name}"
+    content = _secret(props, "content")
+    if {f.name: f.content for f in client.get_env_group(group).secret_files}.get(name) == content:
+        return f"{group}/{name}", ()
+    return f"{group}/{name}", client.put_group_secret_file(group, name, content).service_ids
 
 
 def _read_group_file(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -127,12 +146,31 @@ def _read_group_file(client: RenderClient, rid: str, props: PropMap) -> PropMap 
             "content": Sealed(found[name].reveal())}
 
 
+def _delete_in_group(
+    remove: Callable[[RenderClient, str, str], None],
+) -> Callable[[RenderClient, str], tuple[str, ...]]:
+    """Delete one var or file of a group; the group's linked services lose it."""
+
+    def delete(client: RenderClient, rid: str) -> tuple[str, ...]:
+        group, name = _parts(rid)
+        try:
+            linked = client.get_env_group(group).service_ids
+            remove(client, group, name)
+        except RenderNotFound:
+            return ()
+        return linked
+
+    return delete
+
+
 # --- link --------------------------------------------------------------------------------------
 
-def _apply_link(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+def _apply_link(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
     group, service = _text(props, "envGroupId"), _text(props, "serviceId")
+    if service in client.get_env_group(group).service_ids:
+        return f"{group}/{service}", ()
     client.link_env_group(group, service)
-    return f"{group}/{service}"
+    return f"{group}/{service}", (service,)
 
 
 def _read_link(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -144,12 +182,24 @@ def _read_link(client: RenderClient, rid: str, props: PropMap) -> PropMap | None
     return {**props, "envGroupId": group, "serviceId": service} if service in linked else None
 
 
+def _delete_link(client: RenderClient, rid: str) -> tuple[str, ...]:
+    group, service = _parts(rid)
+    try:
+        client.unlink_env_group(group, service)
+    except RenderNotFound:
+        return ()
+    return (service,)
+
+
 # --- service secret file -----------------------------------------------------------------------
 
-def _apply_service_file(client: RenderClient, props: PropMap, _rid: str | None) -> str:
+def _apply_service_file(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
     service, name = _text(props, "serviceId"), _text(props, "secretFileName")
-    client.put_secret_file(service, name, _secret(props, "content"))
-    return f"{service}/{name}"
+    content = _secret(props, "content")
+    if {f.name: f.content for f in client.list_secret_files(service)}.get(name) == content:
+        return f"{service}/{name}", ()
+    client.put_secret_file(service, name, content)
+    return f"{service}/{name}", (service,)
 
 
 def _read_service_file(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -164,20 +214,29 @@ def _read_service_file(client: RenderClient, rid: str, props: PropMap) -> PropMa
             "content": Sealed(found[name].reveal())}
 
 
+def _delete_service_file(client: RenderClient, rid: str) -> tuple[str, ...]:
+    service, name = _parts(rid)
+    try:
+        client.delete_secret_file(service, name)
+    except RenderNotFound:
+        return ()
+    return (service,)
+
+
 KINDS: Final = {k.token: k for k in (
     Kind(GROUP, ("name", "ownerId", "envVars"), ("ownerId",), None, _apply_group, _read_group,
-         lambda c, rid: _gone(lambda: c.delete_env_group(rid))),
+         _delete_group),
     Kind(GROUP_VAR, ("envGroupId", "envVarKey", "value"), ("envGroupId", "envVarKey"), "value",
          _apply_group_var, _read_group_var,
-         lambda c, rid: _gone(lambda: c.delete_group_env_var(*_parts(rid)))),
+         _delete_in_group(RenderClient.delete_group_env_var)),
     Kind(GROUP_FILE, ("envGroupId", "secretFileName", "content"),
          ("envGroupId", "secretFileName"), "content", _apply_group_file, _read_group_file,
-         lambda c, rid: _gone(lambda: c.delete_group_secret_file(*_parts(rid)))),
+         _delete_in_group(RenderClient.delete_group_secret_file)),
     Kind(LINK, ("envGroupId", "serviceId"), ("envGroupId", "serviceId"), None, _apply_link,
-         _read_link, lambda c, rid: _gone(lambda: c.unlink_env_group(*_parts(rid)))),
+         _read_link, _delete_link),
     Kind(SERVICE_FILE, ("serviceId", "secretFileName", "content"),
          ("serviceId", "secretFileName"), "content", _apply_service_file, _read_service_file,
-         lambda c, rid: _gone(lambda: c.delete_secret_file(*_parts(rid)))),
+         _delete_service_file),
 )}
 
 
@@ -244,3 +303,17 @@ def schema_resources() -> dict[str, object]:
                 "requiredInputs": list(KINDS[token].inputs)}
         for token, p in props.items()
     }
+
+
+def deploy(client: RenderClient, services: tuple[str, ...], *, clear_cache: bool) -> None:
+    """Start a deploy of each service whose env changed: Render does not do it for groups
+    and files, and a running worker would keep its old env."""
+    for service in dict.fromkeys(services):
+        try:
+            client.trigger_deploy(service, clear_cache=clear_cache)
+        except RenderApiError as exc:
+            raise EnvparityError(
+                f"service {service}: its env changed, but starting its deploy failed "
+                f"(HTTP {exc.status})",
+                hint=f"deploy {service} from the Render dashboard; the change is in place",
+            ) from exc

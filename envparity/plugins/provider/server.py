@@ -28,10 +28,10 @@ from envparity.core.errors import (
 )
 from envparity.plugins.grpcserver import announce_and_wait, start
 from envparity.plugins.provider import envvars, groups
-from envparity.plugins.provider.config import check_config, settings_from
+from envparity.plugins.provider.config import Settings, check_config, settings_from
 from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvDiff, EnvSpec
 from envparity.plugins.provider.operations import ClientFactory, EnvVarsOperations, render_client
-from envparity.plugins.provider.props import Prop, from_struct, to_struct, unseal
+from envparity.plugins.provider.props import Prop, PropMap, from_struct, to_struct, unseal
 from envparity.plugins.provider.schema import VERSION, schema_json
 
 __all__ = ["RenderProvider", "main", "serve"]
@@ -130,6 +130,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def __init__(self, *, client_factory: ClientFactory = render_client) -> None:
         self._factory = client_factory
         self._ops: EnvVarsOperations | None = None
+        self._settings: Settings | None = None
         self._cancelled = threading.Event()
 
     def _operations(self, type_token: str) -> EnvVarsOperations:
@@ -141,6 +142,16 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         if self._ops is None:
             raise EnvparityError("the provider was used before Configure")
         return self._ops
+
+    def _apply(self, kind: groups.Kind, props: PropMap, rid: str | None) -> str:
+        made, touched = kind.apply(self._operations(kind.token).client(), props, rid)
+        self._deploy(touched)
+        return made
+
+    def _deploy(self, services: tuple[str, ...]) -> None:
+        if services and self._settings is not None and self._settings.deploy_on_change:
+            groups.deploy(self._operations("").client(), services,
+                          clear_cache=self._settings.clear_cache)
 
     @_guarded
     def GetPluginInfo(
@@ -185,6 +196,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         self, request: provider_pb2.ConfigureRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.ConfigureResponse:
         settings = settings_from(from_struct(request.args), dict(request.variables))
+        self._settings = settings
         if self._ops is not None:
             self._ops.close()
         self._ops = EnvVarsOperations(settings, client_factory=self._factory)
@@ -222,8 +234,8 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.CreateResponse:
         kind = groups.kind_of(request.type)
         if kind is not None:
-            rid = "" if request.preview else kind.apply(
-                self._operations(request.type).client(), from_struct(request.properties), None)
+            rid = "" if request.preview else self._apply(kind, from_struct(request.properties),
+                                                         None)
             return provider_pb2.CreateResponse(id=rid, properties=request.properties)
         spec = _valid(from_struct(request.properties))
         if request.preview:
@@ -241,8 +253,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         kind = groups.kind_of(request.type)
         if kind is not None:
             if not request.preview:
-                kind.apply(self._operations(request.type).client(), from_struct(request.news),
-                           request.id)
+                self._apply(kind, from_struct(request.news), request.id)
             return provider_pb2.UpdateResponse(properties=request.news)
         spec = _valid(from_struct(request.news))
         if not request.preview:
@@ -281,7 +292,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         ops = self._operations(request.type)
         kind = groups.kind_of(request.type)
         if kind is not None:
-            kind.delete(ops.client(), request.id)
+            self._deploy(kind.delete(ops.client(), request.id))
         # EnvVarsForService deliberately leaves the service's env untouched (see operations).
         return empty_pb2.Empty()
 

@@ -7,30 +7,30 @@ A scratch copy of the project whose catalog moves the keys api and worker share 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from emulator_fixtures import Recorder
 from pulumi import automation as auto
 
 from envparity.cli import main as cli
 from envparity.cli.demo import render_env, scratch_project
+from envparity.cli.demogroups import GROUPED_KEYS, group_catalog
 from envparity.core.desired import DesiredStack
 from envparity.core.secret import reveal
+from envparity.core.spec import CATALOG_FILE
 from envparity.emulator import Emulator, running_emulator
 from envparity.emulator.scenarios import declared_seed
 from envparity.stack import engine
 from envparity.stack.config import read_stack_config
+from envparity.stack.configwrite import set_config
 from envparity.stack.loader import load_desired
-from envparity.stack.toolchain import pulumi_bin, pulumi_env, repo_root
+from envparity.stack.toolchain import repo_root
 
 STACK = "production"
-SHARED = ("SUPABASE_URL", "SUPABASE_ANON_KEY", "JWT_SECRET_KEY", "DOCUMENT_ENCRYPTION_KEY")
 FILE_CANARY = "-----BEGIN CANARY----- file-e2e-8c41e2 -----END CANARY-----"
 
 
@@ -68,28 +68,6 @@ class World:
         engine.up(STACK, repo=self.project, on_output=self.output.append)
 
 
-def _config(project: Path, key: str, value: str, *, secret: bool) -> None:
-    subprocess.run(
-        [str(pulumi_bin(project)), "config", "set", "--stack", STACK,
-         "--secret" if secret else "--plaintext", key],
-        input=value, text=True, check=True, capture_output=True, cwd=project,
-        env=pulumi_env(project),
-    )
-
-
-def _with_group(project: Path) -> None:
-    path = project / "stacks" / "catalog.yaml"
-    catalog = yaml.safe_load(path.read_text(encoding="utf-8"))
-    catalog["groups"] = {"shared": {"name": "app-shared-{stack}", "services": ["api", "worker"],
-                                    "description": "Keys api and worker share."}}
-    for key in SHARED:
-        del catalog["keys"][key]["services"]
-        catalog["keys"][key]["groups"] = ["shared"]
-    catalog["secret_files"] = {"ca.pem": {"group": "shared", "config_key": "CA_PEM",
-                                          "description": "CA bundle the services trust."}}
-    path.write_text(yaml.safe_dump(catalog, sort_keys=False), encoding="utf-8")
-
-
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
@@ -101,12 +79,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     seed = declared_seed(before, api_keys=[key])
     for service in seed["services"]:
         service["envVars"] = {}
-    _with_group(project)
+    catalog = project / CATALOG_FILE
+    catalog.write_text(group_catalog(catalog.read_text(encoding="utf-8")), encoding="utf-8")
     recorder = Recorder()
     with running_emulator(seed, api_keys=[key], tls=True) as emu:
         emu.add_observer(recorder)
-        _config(project, "envparity:ownerId", next(iter(emu.store.owners)), secret=False)
-        _config(project, "envparity:CA_PEM", FILE_CANARY, secret=True)
+        set_config(STACK, "envparity:ownerId", next(iter(emu.store.owners)), repo=project,
+                   secret=False)
+        set_config(STACK, "envparity:CA_PEM", FILE_CANARY, repo=project, secret=True)
         for name, value in render_env(emu, key).items():
             monkeypatch.setenv(name, value)
         yield World(project, emu, recorder)
@@ -129,7 +109,7 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
     assert sorted(group["serviceIds"]) == sorted(ids.values())
     for svc in desired.services:
         assert world.emu.env_vars(svc.service_id) == {k: reveal(v) for k, v in svc.env.items()}
-        assert not set(SHARED) & set(world.emu.env_vars(svc.service_id))
+        assert not set(GROUPED_KEYS) & set(world.emu.env_vars(svc.service_id))
     assert set(world.preview().values()) == {"same"}
     assert cli.main(["drift", "--stack", STACK, "--format", "json"]) == 0
 
@@ -148,8 +128,10 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
     assert {op for name, op in ops.items() if name != "group-shared-SUPABASE_URL"} == {"same"}
     world.up()
     writes = [r for r in world.emu.requests[writes_before:] if r.method != "GET"]
-    assert [(r.method, r.path) for r in writes] == [
-        ("PUT", f"/v1/env-groups/{group['id']}/env-vars/SUPABASE_URL")]
+    # That key alone is written; both services it reaches are redeployed to pick it up.
+    assert sorted((r.method, r.path) for r in writes) == sorted([
+        ("PUT", f"/v1/env-groups/{group['id']}/env-vars/SUPABASE_URL"),
+        *(("POST", f"/v1/services/{sid}/deploys") for sid in ids.values())])
     assert world.group()["envVars"] == group["envVars"]
     assert cli.main(["drift", "--stack", STACK]) == 0
 

@@ -9,12 +9,12 @@ from typing import Any
 import grpc
 import pytest
 from emulator_fixtures import OWNER_ID, Recorder
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 from provider_fixtures import API_KEY, API_SERVICE, CANARY, WORKER_SERVICE, plugin_process, seed
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+from test_provider_server import secret, struct
 
 from envparity.emulator import Emulator, running_emulator
-from envparity.plugins.provider.props import SECRET_SIG, SIG_KEY
 
 Stub = provider_pb2_grpc.ResourceProviderStub
 GROUP = "render:env-groups:EnvGroup"
@@ -22,16 +22,6 @@ VAR = "render:env-groups:EnvGroupEnvVar"
 GFILE = "render:env-groups:EnvGroupSecretFile"
 LINK = "render:env-groups:LinkServiceToEnvGroup"
 SFILE = "render:services:SecretFile"
-
-
-def struct(data: dict[str, Any]) -> struct_pb2.Struct:
-    out = struct_pb2.Struct()
-    out.update(data)
-    return out
-
-
-def secret(value: Any) -> dict[str, Any]:
-    return {SIG_KEY: SECRET_SIG, "value": value}
 
 
 def urn(token: str, name: str) -> str:

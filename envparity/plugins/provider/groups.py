@@ -20,7 +20,7 @@ from envparity.core.errors import EnvparityError, RenderApiError, RenderNotFound
 from envparity.core.secret import Secret
 from envparity.plugins.provider.envvars import Change, ChangeKind, CheckFailure, EnvDiff
 from envparity.plugins.provider.props import PropMap, Sealed, is_unknown, unseal
-from envparity.render.client import RenderClient
+from envparity.render.client import EnvGroup, RenderClient
 
 __all__ = ["KINDS", "Applied", "Kind", "check", "deploy", "diff", "kind_of",
            "schema_resources"]
@@ -106,44 +106,53 @@ def _delete_group(client: RenderClient, rid: str) -> tuple[str, ...]:
 
 # --- group var and group file ------------------------------------------------------------------
 
+def _held(group: EnvGroup, *, files: bool) -> dict[str, Secret]:
+    if files:
+        return {f.name: f.content for f in group.secret_files}
+    return {v.key: v.value for v in group.env_vars}
+
+
+def _read_in_group(
+    client: RenderClient, rid: str, *, files: bool
+) -> tuple[str, str, Secret] | None:
+    """(group id, key or file name, live value) of a group's var or file, or None if gone."""
+    group, name = _parts(rid)
+    try:
+        found = _held(client.get_env_group(group), files=files)
+    except RenderNotFound:
+        return None
+    return (group, name, found[name]) if name in found else None
+
+
 def _apply_group_var(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
     group, key = _text(props, "envGroupId"), _text(props, "envVarKey")
     value = _secret(props, "value")
-    if {v.key: v.value for v in client.get_env_group(group).env_vars}.get(key) == value:
+    if _held(client.get_env_group(group), files=False).get(key) == value:
         return f"{group}/{key}", ()
     return f"{group}/{key}", client.put_group_env_var(group, key, value).service_ids
 
 
 def _read_group_var(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
-    group, key = _parts(rid)
-    try:
-        found = {v.key: v.value for v in client.get_env_group(group).env_vars}
-    except RenderNotFound:
+    hit = _read_in_group(client, rid, files=False)
+    if hit is None:
         return None
-    if key not in found:
-        return None
-    return {**props, "envGroupId": group, "envVarKey": key,
-            "value": Sealed(found[key].reveal())}
+    return {**props, "envGroupId": hit[0], "envVarKey": hit[1], "value": Sealed(hit[2].reveal())}
 
 
 def _apply_group_file(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
     group, name = _text(props, "envGroupId"), _text(props, "secretFileName")
     content = _secret(props, "content")
-    if {f.name: f.content for f in client.get_env_group(group).secret_files}.get(name) == content:
+    if _held(client.get_env_group(group), files=True).get(name) == content:
         return f"{group}/{name}", ()
     return f"{group}/{name}", client.put_group_secret_file(group, name, content).service_ids
 
 
 def _read_group_file(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
-    group, name = _parts(rid)
-    try:
-        found = {f.name: f.content for f in client.get_env_group(group).secret_files}
-    except RenderNotFound:
+    hit = _read_in_group(client, rid, files=True)
+    if hit is None:
         return None
-    if name not in found:
-        return None
-    return {**props, "envGroupId": group, "secretFileName": name,
-            "content": Sealed(found[name].reveal())}
+    return {**props, "envGroupId": hit[0], "secretFileName": hit[1],
+            "content": Sealed(hit[2].reveal())}
 
 
 def _delete_in_group(

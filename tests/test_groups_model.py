@@ -9,6 +9,7 @@ import pytest
 import yaml
 from model_fixtures import make_config
 
+from envparity.checks.envcheck import check_environment
 from envparity.core.errors import CatalogError
 from envparity.core.groups import build_layout, file_sources, group_values
 from envparity.core.rules import stack_findings
@@ -186,3 +187,12 @@ def test_files_named_by_path_are_read_from_the_repository(tmp_path: Path) -> Non
     assert [f.rule for f in read[1][1]] == ["file-unreadable"]
     assert "secrets/missing.pem" in read[1][1][0].message
     assert [f.rule for f in read[2][1]] == ["file-path"]
+
+
+def test_env_check_expects_the_keys_of_linked_groups() -> None:
+    # A worker not linked to its group starts without the group's keys: env-check says so.
+    found = check_environment("worker", {"LOG_LEVEL": "INFO"}, catalog())
+    assert {(f.key, f.rule) for f in found} == {("JWT_SECRET", "missing-key"),
+                                                ("REGION", "missing-default-key")}
+    assert check_environment("worker", {"LOG_LEVEL": "INFO", "JWT_SECRET": "j",
+                                        "REGION": "eu"}, catalog()) == []

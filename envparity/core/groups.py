@@ -32,6 +32,7 @@ __all__ = [
     "group_name",
     "group_stack_findings",
     "group_values",
+    "keys_received",
 ]
 
 _PREFIX: Final = f"{CONFIG_NAMESPACE}:"
@@ -76,6 +77,13 @@ class FileSource:
 
 def group_name(catalog: Catalog, gid: str, stack: str) -> str:
     return catalog.groups[gid].name.replace(STACK_PLACEHOLDER, stack)
+
+
+def keys_received(catalog: Catalog, service: str) -> tuple[str, ...]:
+    """Every key the service's process sees: its own, and those of the groups it links."""
+    linked = {gid for gid, g in catalog.groups.items() if service in g.services}
+    return tuple(sorted(k for k, spec in catalog.keys.items()
+                        if service in spec.services or linked & set(spec.groups)))
 
 
 def file_config_keys(catalog: Catalog) -> frozenset[str]:

@@ -84,9 +84,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     recorder = Recorder()
     with running_emulator(seed, api_keys=[key], tls=True) as emu:
         emu.add_observer(recorder)
-        set_config(STACK, "envparity:ownerId", next(iter(emu.store.owners)), repo=project,
-                   secret=False)
-        set_config(STACK, "envparity:CA_PEM", FILE_CANARY, repo=project, secret=True)
+        set_config(STACK, "envparity:ownerId", value=next(iter(emu.store.owners)),
+                   repo=project, secret=False)
+        set_config(STACK, "envparity:CA_PEM", value=FILE_CANARY, repo=project, secret=True)
         for name, value in render_env(emu, key).items():
             monkeypatch.setenv(name, value)
         yield World(project, emu, recorder)

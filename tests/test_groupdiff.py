@@ -8,7 +8,8 @@ from envparity.core.groups import DesiredGroup
 from envparity.core.secret import Secret
 
 FP = b"fp-key"
-SVC = DesiredService("api", "srv-1", "web_service", {"LOG_LEVEL": "INFO"})
+SVC = DesiredService(name="api", service_id="srv-1", render_type="web_service",
+                     env={"LOG_LEVEL": "INFO"})
 GROUP = DesiredGroup(gid="shared", name="app-shared", services=("api",),
                      env={"JWT": Secret("j")}, files={})
 
@@ -20,15 +21,17 @@ def live(name: str, env: dict[str, str], created: str = "2026-01-01") -> LiveGro
 
 def kinds(service_env: dict[str, str], groups: list[LiveGroup], *,
           svc: DesiredService = SVC) -> set[tuple[str, str, str | None, str | None]]:
-    layers = live_layers({k: Secret(v) for k, v in service_env.items()}, {}, groups)
+    layers = live_layers({k: Secret(v) for k, v in service_env.items()}, files={},
+                         groups=groups)
     items = diff_placed(svc, files={}, groups=[GROUP], live=layers, live_groups=groups,
                         fingerprint_key=FP)
     return {(i.key, i.kind.value, i.lives, i.should) for i in items}
 
 
 def test_service_vars_win_then_the_newest_group() -> None:
-    layers = live_layers({"A": Secret("svc")}, {}, [live("old", {"A": "o", "B": "o"}, "2026-01"),
-                                                     live("new", {"B": "n"}, "2026-02")])
+    layers = live_layers({"A": Secret("svc")}, files={},
+                         groups=[live("old", {"A": "o", "B": "o"}, "2026-01"),
+                                 live("new", {"B": "n"}, "2026-02")])
     assert {k: (v.reveal() if isinstance(v, Secret) else v, where)
             for k, (v, where) in effective(layers).items()} == {
         "A": ("svc", "service"), "B": ("n", "group new")}
@@ -49,5 +52,6 @@ def test_shadowing_is_reported_unless_the_service_overrides_the_key() -> None:
     shadowing = {"LOG_LEVEL": "INFO", "JWT": "j"}
     assert kinds(shadowing, [live("app-shared", {"JWT": "j"})]) == {
         ("JWT", "shadowed", "service", "group app-shared")}
-    overriding = DesiredService("api", "srv-1", "web_service", {"LOG_LEVEL": "INFO", "JWT": "j"})
+    overriding = DesiredService(name="api", service_id="srv-1", render_type="web_service",
+                                env={"LOG_LEVEL": "INFO", "JWT": "j"})
     assert kinds(shadowing, [live("app-shared", {"JWT": "j"})], svc=overriding) == set()

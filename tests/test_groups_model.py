@@ -146,7 +146,7 @@ def test_group_values_and_layout() -> None:
     assert values == {"shared": {"JWT_SECRET": Secret("jwt-staging"), "REGION": "eu"}}
     sources = file_sources(loaded, cfg)
     assert sources["ca.pem"].content == Secret(CANARY)
-    layout = build_layout(loaded, "production", cfg, {"ca.pem": Secret(CANARY)})
+    layout = build_layout(loaded, "production", cfg, contents={"ca.pem": Secret(CANARY)})
     (group,) = layout.groups
     assert (group.name, group.services) == ("app-shared-production", ("api", "worker"))
     assert group.files == {"ca.pem": Secret(CANARY)}

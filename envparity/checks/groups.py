@@ -60,7 +60,7 @@ def _flat(layers: Sequence[Layer]) -> dict[str, EnvValue]:
 def declared_env(stack: DesiredStack, svc: DesiredService) -> dict[str, EnvValue]:
     """The service's declared effective env, files under their `/etc/secrets/` paths."""
     files = stack.groups.service_files.get(svc.name, {})
-    return _flat(declared_layers(svc, files, stack.groups.linked(svc.name)))
+    return _flat(declared_layers(svc, files=files, groups=stack.groups.linked(svc.name)))
 
 
 class _Groups:
@@ -108,6 +108,7 @@ def read_live_services(
         env: Mapping[str, Secret] = {v.key: v.value for v in client.list_env_vars(svc.service_id)}
         files = {f.name: f.content for f in client.list_secret_files(svc.service_id)}
         linked = groups.linked(svc.service_id)
-        return LiveService(layers=tuple(live_layers(env, files, linked)), groups=tuple(linked))
+        layers = live_layers(env, files=files, groups=linked)
+        return LiveService(layers=tuple(layers), groups=tuple(linked))
 
     return read_each(services, read, max_workers=max_workers)

@@ -46,6 +46,6 @@ def group_the_project(project: Path, stacks: Sequence[str], *, owner_id: str = O
         relative = f"secrets/{stack}-{GROUP_FILE}"
         (project / "secrets").mkdir(exist_ok=True)
         (project / relative).write_text(f"fake CA bundle of {stack}\n", encoding="utf-8")
-        set_config(stack, "envparity:ownerId", owner_id, repo=project, secret=False)
-        set_config(stack, f"envparity:{_FILE_KEY}.path", relative, repo=project, secret=False,
-                   path=True)
+        set_config(stack, "envparity:ownerId", value=owner_id, repo=project, secret=False)
+        set_config(stack, f"envparity:{_FILE_KEY}.path", value=relative, repo=project,
+                   secret=False, path=True)

@@ -56,7 +56,7 @@ def effective(layers: Sequence[Layer], *, files: bool = False) -> dict[str, tupl
     return out
 
 
-def live_layers(env: Mapping[str, Secret], files: Mapping[str, Secret],
+def live_layers(env: Mapping[str, Secret], *, files: Mapping[str, Secret],
                 groups: Sequence[LiveGroup]) -> list[Layer]:
     """Render's order: the service's own, then groups newest first."""
     newest = sorted(groups, key=lambda g: g.created_at, reverse=True)
@@ -64,7 +64,7 @@ def live_layers(env: Mapping[str, Secret], files: Mapping[str, Secret],
             *(Layer(f"group {g.name}", g.env, g.files) for g in newest)]
 
 
-def declared_layers(svc: DesiredService, files: Mapping[str, Secret],
+def declared_layers(svc: DesiredService, *, files: Mapping[str, Secret],
                     groups: Sequence[DesiredGroup]) -> list[Layer]:
     """The declared places: the service's own, then its groups (which share no key)."""
     return [Layer(SERVICE, svc.env, files),
@@ -75,7 +75,7 @@ def _values(placed: Mapping[str, tuple[EnvValue, str]]) -> dict[str, EnvValue]:
     return {k: v for k, (v, _) in placed.items()}
 
 
-def _env_items(svc: DesiredService, want: Mapping[str, tuple[EnvValue, str]],
+def _env_items(svc: DesiredService, want: Mapping[str, tuple[EnvValue, str]], *,
                have: Mapping[str, tuple[EnvValue, str]], fp_key: bytes) -> list[EnvDiffItem]:
     observed = {k: Secret(reveal(v)) for k, (v, _) in have.items()}
     items = [
@@ -94,7 +94,7 @@ def _env_items(svc: DesiredService, want: Mapping[str, tuple[EnvValue, str]],
     return items
 
 
-def _shadowed(live: Sequence[Layer], want: Mapping[str, tuple[EnvValue, str]],
+def _shadowed(live: Sequence[Layer], want: Mapping[str, tuple[EnvValue, str]], *,
               fp_key: bytes) -> list[EnvDiffItem]:
     own, groups = live[0], live[1:]
     items = []
@@ -110,7 +110,7 @@ def _shadowed(live: Sequence[Layer], want: Mapping[str, tuple[EnvValue, str]],
 
 
 def _file_items(want: Mapping[str, tuple[EnvValue, str]],
-                have: Mapping[str, tuple[EnvValue, str]], fp_key: bytes) -> list[EnvDiffItem]:
+                have: Mapping[str, tuple[EnvValue, str]], *, fp_key: bytes) -> list[EnvDiffItem]:
     items = []
     for name in sorted(want.keys() | have.keys()):
         declared, live = want.get(name), have.get(name)
@@ -158,16 +158,16 @@ def diff_placed(
     fingerprint_key: bytes,
 ) -> tuple[EnvDiffItem, ...]:
     """Every way the service's live effective env and files depart from the declared ones."""
-    layers = declared_layers(svc, files, groups)
+    layers = declared_layers(svc, files=files, groups=groups)
     want, have = effective(layers), effective(live)
-    shadowed = _shadowed(live, want, fingerprint_key)
+    shadowed = _shadowed(live, want, fp_key=fingerprint_key)
     hidden = {i.key for i in shadowed}
     items = [
         *_link_items(groups, live_groups),
-        *(i for i in _env_items(svc, want, have, fingerprint_key)
+        *(i for i in _env_items(svc, want, have=have, fp_key=fingerprint_key)
           if not (i.kind is DiffKind.MISPLACED and i.key in hidden)),
         *shadowed,
         *_file_items(effective(layers, files=True), effective(live, files=True),
-                     fingerprint_key),
+                     fp_key=fingerprint_key),
     ]
     return tuple(sorted(items, key=lambda i: (i.key, i.kind.value)))

@@ -125,7 +125,7 @@ def file_sources(catalog: Catalog, config: Mapping[str, ConfigValue]) -> dict[st
     return found
 
 
-def _file_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigValue],
+def _file_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigValue], *,
                    location: str) -> list[Finding]:
     found: list[Finding] = []
     for name, spec in sorted(catalog.secret_files.items()):
@@ -151,7 +151,7 @@ def _file_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigValu
     return found
 
 
-def _group_value_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigValue],
+def _group_value_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigValue], *,
                           location: str) -> list[Finding]:
     found: list[Finding] = []
     values = group_values(catalog, stack, config)
@@ -180,7 +180,7 @@ def _group_value_findings(catalog: Catalog, stack: str, config: Mapping[str, Con
     return found
 
 
-def _owner_findings(catalog: Catalog, config: Mapping[str, ConfigValue],
+def _owner_findings(catalog: Catalog, config: Mapping[str, ConfigValue], *,
                     location: str) -> list[Finding]:
     entry = config.get(OWNER_ID_KEY)
     if not catalog.groups or (entry is not None and entry.items is None
@@ -196,13 +196,13 @@ def group_stack_findings(
     catalog: Catalog, stack: str, config: Mapping[str, ConfigValue], *, location: str
 ) -> list[Finding]:
     """Problems of one stack's group values and secret file contents (checked like keys)."""
-    return [*_owner_findings(catalog, config, location),
-            *_group_value_findings(catalog, stack, config, location),
-            *_file_findings(catalog, stack, config, location)]
+    return [*_owner_findings(catalog, config, location=location),
+            *_group_value_findings(catalog, stack, config, location=location),
+            *_file_findings(catalog, stack, config, location=location)]
 
 
 def build_layout(
-    catalog: Catalog, stack: str, config: Mapping[str, ConfigValue],
+    catalog: Catalog, stack: str, config: Mapping[str, ConfigValue], *,
     contents: Mapping[str, Secret],
 ) -> GroupLayout:
     """The declared groups and files of a stack; `contents` holds every file's content."""

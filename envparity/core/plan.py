@@ -54,7 +54,7 @@ def build_desired(
                 if s.content is not None}
     contents.update(file_contents or {})
     return DesiredStack(stack=stack, services=tuple(services),
-                        groups=build_layout(catalog, stack, config, contents))
+                        groups=build_layout(catalog, stack, config, contents=contents))
 
 
 def desired_state(
@@ -106,7 +106,8 @@ def plan_json(desired: DesiredStack, *, key: bytes) -> dict[str, object]:
     }
 
 
-def _env_lines(env: Mapping[str, EnvValue], files: Mapping[str, Secret], key: bytes) -> list[str]:
+def _env_lines(env: Mapping[str, EnvValue], files: Mapping[str, Secret], *,
+               key: bytes) -> list[str]:
     width = max((len(k) for k in env), default=0)
     lines = []
     for k, v in sorted(env.items()):
@@ -120,7 +121,7 @@ def plan_text(desired: DesiredStack, *, key: bytes) -> str:
     lines = [f"stack {desired.stack}"]
     for svc in desired.services:
         lines.append(f"\n{svc.name} ({svc.render_type}, {svc.service_id}): {len(svc.env)} keys")
-        lines += _env_lines(svc.env, desired.groups.service_files.get(svc.name, {}), key)
+        lines += _env_lines(svc.env, desired.groups.service_files.get(svc.name, {}), key=key)
         if svc.preserve:
             lines.append(f"  kept if present on Render: {', '.join(sorted(svc.preserve))}")
         if svc.retired:
@@ -128,5 +129,5 @@ def plan_text(desired: DesiredStack, *, key: bytes) -> str:
     for group in desired.groups.groups:
         lines.append(f"\ngroup {group.name} (linked to {', '.join(group.services)}): "
                      f"{len(group.env)} keys")
-        lines += _env_lines(group.env, group.files, key)
+        lines += _env_lines(group.env, group.files, key=key)
     return "\n".join(lines)

@@ -60,7 +60,7 @@ def _file_inputs(body: object, where: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _put_file(store: Store, files: list[dict[str, Any]], name: str, content: str) -> None:
+def _put_file(store: Store, files: list[dict[str, Any]], *, name: str, content: str) -> None:
     """Upsert one file: an existing name keeps its place, a new one goes last."""
     for item in files:
         if item["name"] == name:
@@ -154,7 +154,7 @@ def get_group_file(req: ApiRequest) -> Reply:
 def put_group_file(req: ApiRequest) -> Reply:
     group, name = _group(req), _file_name(req)
     content = _content(req.json(), "body")
-    _put_file(req.store, group["secretFiles"], name, content)
+    _put_file(req.store, group["secretFiles"], name=name, content=content)
     group["updatedAt"] = now_iso()
     return _group_reply(req, group)
 
@@ -189,7 +189,7 @@ def get_service_file(req: ApiRequest) -> Reply:
 def put_service_file(req: ApiRequest) -> Reply:
     service, name = _service(req), _file_name(req)
     content = _content(req.json(), "body")
-    _put_file(req.store, service["secretFiles"], name, content)
+    _put_file(req.store, service["secretFiles"], name=name, content=content)
     return Reply(201, {"name": name, "content": content}, wrote=True)
 
 

@@ -11,7 +11,7 @@ from envparity.stack.toolchain import pulumi_bin, pulumi_env
 __all__ = ["set_config"]
 
 
-def set_config(stack: str, key: str, value: str, *, repo: Path, secret: bool,
+def set_config(stack: str, key: str, *, value: str, repo: Path, secret: bool,
                path: bool = False) -> None:
     """`pulumi config set`, the value on stdin so it never shows in a process listing;
     `path` sets one field of an object (`envparity:CA_PEM.path`)."""

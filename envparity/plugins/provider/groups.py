@@ -33,14 +33,15 @@ SERVICE_FILE: Final = "render:services:SecretFile"
 Applied = tuple[str, tuple[str, ...]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Kind:
     """One resource token: its inputs, which of them force a replace, and its Render calls."""
 
     token: str
     inputs: tuple[str, ...]
     replace_on: tuple[str, ...]
-    secret: str | None
+    sealed: str | None
+    """The input that holds a value or content: always kept a secret."""
     apply: Callable[[RenderClient, PropMap, str | None], Applied]
     """Create (id None) or update (the id): make Render match; answers the id and the
     services whose env changed (nothing is written when Render already matches)."""
@@ -233,19 +234,20 @@ def _delete_service_file(client: RenderClient, rid: str) -> tuple[str, ...]:
 
 
 KINDS: Final = {k.token: k for k in (
-    Kind(GROUP, ("name", "ownerId", "envVars"), ("ownerId",), None, _apply_group, _read_group,
-         _delete_group),
-    Kind(GROUP_VAR, ("envGroupId", "envVarKey", "value"), ("envGroupId", "envVarKey"), "value",
-         _apply_group_var, _read_group_var,
-         _delete_in_group(RenderClient.delete_group_env_var)),
-    Kind(GROUP_FILE, ("envGroupId", "secretFileName", "content"),
-         ("envGroupId", "secretFileName"), "content", _apply_group_file, _read_group_file,
-         _delete_in_group(RenderClient.delete_group_secret_file)),
-    Kind(LINK, ("envGroupId", "serviceId"), ("envGroupId", "serviceId"), None, _apply_link,
-         _read_link, _delete_link),
-    Kind(SERVICE_FILE, ("serviceId", "secretFileName", "content"),
-         ("serviceId", "secretFileName"), "content", _apply_service_file, _read_service_file,
-         _delete_service_file),
+    Kind(token=GROUP, inputs=("name", "ownerId", "envVars"), replace_on=("ownerId",),
+         sealed=None, apply=_apply_group, read=_read_group, delete=_delete_group),
+    Kind(token=GROUP_VAR, inputs=("envGroupId", "envVarKey", "value"),
+         replace_on=("envGroupId", "envVarKey"), sealed="value", apply=_apply_group_var,
+         read=_read_group_var, delete=_delete_in_group(RenderClient.delete_group_env_var)),
+    Kind(token=GROUP_FILE, inputs=("envGroupId", "secretFileName", "content"),
+         replace_on=("envGroupId", "secretFileName"), sealed="content",
+         apply=_apply_group_file, read=_read_group_file,
+         delete=_delete_in_group(RenderClient.delete_group_secret_file)),
+    Kind(token=LINK, inputs=("envGroupId", "serviceId"), replace_on=("envGroupId", "serviceId"),
+         sealed=None, apply=_apply_link, read=_read_link, delete=_delete_link),
+    Kind(token=SERVICE_FILE, inputs=("serviceId", "secretFileName", "content"),
+         replace_on=("serviceId", "secretFileName"), sealed="content",
+         apply=_apply_service_file, read=_read_service_file, delete=_delete_service_file),
 )}
 
 
@@ -267,9 +269,9 @@ def check(kind: Kind, news: PropMap) -> tuple[PropMap, list[CheckFailure]]:
     out: PropMap = {k: v for k, v in news.items() if k in (*kind.inputs, "queryParams")}
     if kind.token == GROUP:
         out["envVars"] = []
-    if kind.secret is not None and kind.secret in out:
-        value, _ = unseal(out[kind.secret])
-        out[kind.secret] = Sealed(value)
+    if kind.sealed is not None and kind.sealed in out:
+        value, _ = unseal(out[kind.sealed])
+        out[kind.sealed] = Sealed(value)
     return out, failures
 
 

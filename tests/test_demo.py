@@ -47,3 +47,19 @@ def test_demo_finds_the_incident_fixes_it_and_shows_no_secret(
     ]
     assert secrets
     assert not [s for s in secrets if s in out]
+
+
+def test_demo_with_groups_finds_the_unlinked_worker_and_links_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    assert demo.run(groups=True) == 0
+    out = capsys.readouterr().out
+    before, _, after = out.partition("pulumi up: apply it")
+    assert "worker (srv-d2h5mr8dl3ps73fvvlog): 19 keys, groups: none" in before
+    assert "app-shared-production  group-not-linked" in before
+    assert "JWT_SECRET_KEY  one-sided: set on staging, not on production" in before
+    assert "UNEXPECTED" not in out
+    assert "groups: app-shared-production, last deploy live" in after
+    assert out.count("groups: app-shared-production,") == 3
+    assert "fake CA bundle" not in out

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from envparity.checks.common import MAX_WORKERS, CheckResult, EnvReader, read_live_env
+from envparity.checks.common import MAX_WORKERS, CheckResult
+from envparity.checks.groups import LiveReader, read_live_services
 from envparity.core.desired import DesiredStack
-from envparity.core.diff import EnvDiffItem, diff_env, secret_values
+from envparity.core.diff import EnvDiffItem, secret_values
 from envparity.core.errors import ReadError
+from envparity.core.groupdiff import diff_placed
 
 __all__ = [
     "DriftReport",
@@ -68,24 +70,27 @@ class DriftReport(CheckResult):
 
 def check_drift(
     desired: DesiredStack,
-    client: EnvReader,
+    client: LiveReader,
     *,
     fingerprint_key: bytes,
     max_workers: int = MAX_WORKERS,
 ) -> DriftReport:
-    """Read every service of the stack and diff it against its declaration."""
-    live = read_live_env(client, desired.services, max_workers=max_workers)
+    """Read every service of the stack and diff its effective env against its declaration."""
+    live = read_live_services(client, desired.services, max_workers=max_workers)
     secrets = secret_values(
-        (svc, {} if isinstance(env, ReadError) else env)
-        for svc, env in zip(desired.services, live, strict=True)
+        (svc, {} if isinstance(found, ReadError) else found.env())
+        for svc, found in zip(desired.services, live, strict=True)
     )
     results: list[ServiceDrift] = []
     for svc, observed in zip(desired.services, live, strict=True):
         if isinstance(observed, ReadError):
             results.append(ServiceDrift(svc.name, svc.service_id, error=observed))
         else:
-            items = diff_env(
-                svc, observed, fingerprint_key=fingerprint_key, stack_secrets=secrets
+            items = diff_placed(
+                svc, files=desired.groups.service_files.get(svc.name, {}),
+                groups=desired.groups.linked(svc.name), live=observed.layers,
+                live_groups=observed.groups, fingerprint_key=fingerprint_key,
+                stack_secrets=secrets,
             )
             results.append(ServiceDrift(svc.name, svc.service_id, items=items))
     return DriftReport(stack=desired.stack, services=tuple(results))

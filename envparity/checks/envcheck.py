@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from envparity.core import dbrules
 from envparity.core.errors import EnvparityError
 from envparity.core.findings import Finding, Severity
+from envparity.core.groups import keys_received
 from envparity.core.spec import Catalog, value_problem
 
 __all__ = ["check_environment"]
@@ -26,7 +27,7 @@ def _flag(value: str | None) -> bool | None:
 
 def _stack_from_env(catalog: Catalog, service: str, environ: Mapping[str, str]) -> str | None:
     """The stack the process says it runs in, through a key derived from the stack name."""
-    for key in catalog.keys_for(service):
+    for key in keys_received(catalog, service):
         if catalog.keys[key].derived == "stack" and environ.get(key) in catalog.stacks:
             return environ[key]
     return None
@@ -57,7 +58,7 @@ def check_environment(
         )
     effective_stack = stack or _stack_from_env(catalog, service, environ)
     found: list[Finding] = []
-    for key in catalog.keys_for(service):
+    for key in keys_received(catalog, service):
         spec = catalog.keys[key]
         text = environ.get(key)
         if text is None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from envparity.checks.common import MAX_WORKERS, CheckResult, EnvReader, read_live_env
+from envparity.checks.common import MAX_WORKERS, CheckResult
+from envparity.checks.groups import LiveReader, declared_env, read_live_services
 from envparity.core.dbrules import database_identity
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.diff import (
@@ -221,10 +222,11 @@ class ParityReport(CheckResult):
         }
 
 
-def _side(stack: str, svc: DesiredService, env: Mapping[str, EnvValue]) -> SideEnv:
-    declared_plain = {k for k, v in svc.env.items() if not isinstance(v, Secret)}
+def _side(desired: DesiredStack, svc: DesiredService, env: Mapping[str, EnvValue]) -> SideEnv:
+    declared = declared_env(desired, svc)
+    declared_plain = {k for k, v in declared.items() if not isinstance(v, Secret)}
     return SideEnv(
-        stack=stack,
+        stack=desired.stack,
         service_id=svc.service_id,
         env=env,
         # Anything not declared plain (secret, or undeclared on Render) is fingerprinted.
@@ -268,8 +270,8 @@ def _report(
             services.append(ServiceParity(name, ids, errors=errors))
             continue
         items = compare_service(
-            _side(a.stack, sa, ea),
-            _side(b.stack, sb, eb),
+            _side(a, sa, ea),
+            _side(b, sb, eb),
             stack_specific=stack_specific,
             fingerprint_key=fingerprint_key,
             stack_secrets=secrets,
@@ -285,7 +287,7 @@ def _find(stack: DesiredStack, name: str) -> DesiredService | None:
 def parity_declared(
     a: DesiredStack, b: DesiredStack, *, stack_specific: frozenset[str], fingerprint_key: bytes
 ) -> ParityReport:
-    envs = {(st.stack, s.name): s.env for st in (a, b) for s in st.services}
+    envs = {(st.stack, s.name): declared_env(st, s) for st in (a, b) for s in st.services}
     return _report(
         a, b, envs, live=False, stack_specific=stack_specific, fingerprint_key=fingerprint_key
     )
@@ -294,18 +296,21 @@ def parity_declared(
 def parity_live(
     a: DesiredStack,
     b: DesiredStack,
-    client: EnvReader,
+    client: LiveReader,
     *,
     stack_specific: frozenset[str],
     fingerprint_key: bytes,
     max_workers: int = MAX_WORKERS,
 ) -> ParityReport:
-    """Both stacks' live env, read in one concurrent fan-out."""
+    """Both stacks' live effective env (groups and files included), in one fan-out."""
     targets: Sequence[tuple[str, DesiredService]] = [
         (st.stack, s) for st in (a, b) for s in st.services
     ]
-    read = read_live_env(client, [s for _, s in targets], max_workers=max_workers)
-    envs = {(stack, s.name): env for (stack, s), env in zip(targets, read, strict=True)}
+    read = read_live_services(client, [s for _, s in targets], max_workers=max_workers)
+    envs: dict[tuple[str, str], Mapping[str, EnvValue] | ReadError] = {
+        (stack, s.name): live if isinstance(live, ReadError) else live.env()
+        for (stack, s), live in zip(targets, read, strict=True)
+    }
     return _report(
         a, b, envs, live=True, stack_specific=stack_specific, fingerprint_key=fingerprint_key
     )

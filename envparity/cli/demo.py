@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Final
 
 from envparity.cli import main as cli
+from envparity.cli.demogroups import group_the_project
 from envparity.core.desired import DesiredStack
 from envparity.core.errors import EnvparityError
 from envparity.core.findings import ExitCode
 from envparity.core.secret import reveal
 from envparity.emulator import Emulator, running_emulator
+from envparity.emulator.groupscenarios import grouped_incident_seed
 from envparity.emulator.scenarios import incident_seed
 from envparity.stack import engine
 from envparity.stack.config import ensure_local_stacks, read_stack_config
@@ -118,7 +120,10 @@ def _show_render(emu: Emulator, desired: DesiredStack, say: _Narrator) -> None:
         keys = emu.env_vars(svc.service_id)
         last = (emu.deploys(svc.service_id) or [{}])[0].get("status", "none")
         missing = sorted(set(svc.env) - set(keys))
-        say.say(f"{desired.stack}/{svc.name} ({svc.service_id}): {len(keys)} keys, "
+        linked = [g["name"] for g in emu.snapshot()["envGroups"]
+                  if svc.service_id in g["serviceIds"]]
+        groups = f", groups: {', '.join(linked) or 'none'}" if desired.groups.groups else ""
+        say.say(f"{desired.stack}/{svc.name} ({svc.service_id}): {len(keys)} keys{groups}, "
                 f"last deploy {last}" + (f", missing {', '.join(missing)}" if missing else ""))
 
 
@@ -155,8 +160,11 @@ def _story(repo: Path, emu: Emulator, prod: DesiredStack, say: _Narrator) -> boo
     return ok
 
 
-def run(*, keep: bool = False) -> int:
-    """Replay the incident and its fix; 0 when Render ends up matching the declaration."""
+def run(*, keep: bool = False, groups: bool = False) -> int:
+    """Replay the incident and its fix; 0 when Render ends up matching the declaration.
+
+    With `groups`, the shared keys live in an env group that production's worker is not
+    linked to: the same outage, by another road."""
     repo = repo_root()
     say = _Narrator()
     workdir = Path(tempfile.mkdtemp(prefix="envparity-demo-"))
@@ -166,10 +174,14 @@ def run(*, keep: bool = False) -> int:
         say.title(f"A scratch copy of the project with its own Pulumi backend: {workdir}")
         with _environment({"PULUMI_BACKEND_URL": (workdir / "project" / ".state").as_uri()}):
             project = scratch_project(repo, workdir / "project")
+            if groups:
+                say.say("variant: the shared keys live in the env group app-shared-<stack>")
+                group_the_project(project, STACKS)
             prod, staging = _desired("production", project), _desired("staging", project)
             keys = [reveal(read_stack_config(s, repo=project)["render:apiKey"].value)
                     for s in STACKS]
-            seed = incident_seed(prod, staging, api_keys=keys)
+            make_seed = grouped_incident_seed if groups else incident_seed
+            seed = make_seed(prod, staging, api_keys=keys)
             with running_emulator(seed, api_keys=keys, tls=True) as emu, _environment(
                 {**render_env(emu, keys[-1]), "ENVPARITY_REPO": str(project)}
             ):

@@ -15,12 +15,11 @@ from pathlib import Path
 from envparity.core.desired import DesiredStack
 from envparity.core.errors import CatalogError, EnvparityError
 from envparity.core.findings import ExitCode, Finding, Severity, exit_code_for
-from envparity.core.plan import desired_state, plan_json, plan_text, stack_file
+from envparity.core.plan import plan_json, plan_text, stack_file
 from envparity.core.targets import shared_id_findings
 from envparity.stack.catalog import load_catalog
-from envparity.stack.config import read_stack_config
 from envparity.stack.keyfile import fingerprint_key
-from envparity.stack.loader import load_all
+from envparity.stack.loader import desired_from, load_all
 from envparity.stack.peers import peer_service_ids
 from envparity.stack.toolchain import repo_root
 
@@ -124,8 +123,7 @@ def _one_stack(repo: Path, stack: str) -> tuple[DesiredStack | None, list[Findin
         hint = f"create it: pulumi stack init {stack} --secrets-provider passphrase"
         return None, [Finding(location=stack_file(stack), key=None, rule="missing-stack-file",
                               message=f"stack {stack} has no stack file", hint=hint)]
-    config = read_stack_config(stack, repo=repo)
-    desired, findings = desired_state(catalog, stack, config, location=stack_file(stack))
+    desired, findings = desired_from(catalog, stack, repo=repo)
     if desired is not None:
         ids, problems = peer_service_ids(repo, catalog.stacks, exclude=stack)
         ids[stack] = {svc.name: svc.service_id for svc in desired.services}

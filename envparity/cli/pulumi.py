@@ -51,7 +51,7 @@ def _seconds(text: str) -> float:
 def _demo(args: argparse.Namespace) -> int:
     from envparity.cli.demo import run
 
-    return run(keep=args.keep)
+    return run(keep=args.keep, groups=args.groups)
 
 
 def register(sub: Any) -> None:
@@ -105,4 +105,8 @@ def register(sub: Any) -> None:
     )
     demo_parser.add_argument("--keep", action="store_true",
                              help="keep the demo's scratch project and backend")
+    demo_parser.add_argument("--groups", action="store_true",
+                             help="the variant with env groups: the shared keys live in the "
+                             "group app-shared-<stack>, which production's worker is not "
+                             "linked to; its CA bundle is a secret file of that group")
     demo_parser.set_defaults(func=_demo)

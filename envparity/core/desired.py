@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from envparity.core.groups import NO_GROUPS, GroupLayout
 from envparity.core.secret import EnvValue
 
 __all__ = ["DesiredService", "DesiredStack"]
@@ -30,6 +31,8 @@ class DesiredService:
 class DesiredStack:
     stack: str
     services: tuple[DesiredService, ...]
+    groups: GroupLayout = NO_GROUPS
+    """Declared env groups and secret files (empty when the catalog declares none)."""
 
     def service(self, name: str) -> DesiredService:
         for svc in self.services:

@@ -59,6 +59,17 @@ class DiffKind(StrEnum):
     """Set on Render, neither declared nor preserved."""
     RETIRED_PRESENT = "retired-present"
     """Declared as retired (to be removed) but still set on Render."""
+    MISPLACED = "misplaced"
+    """The right value, in the wrong place (on the service instead of its group, or back)."""
+    SHADOWED = "shadowed"
+    """Set on the service and in a linked group: the service's value hides the group's."""
+    GROUP_NOT_LINKED = "group-not-linked"
+    """A declared group is not linked to the service (or does not exist)."""
+    GROUP_LINKED = "group-linked-unexpected"
+    """A group is linked to a service that should not have it."""
+    FILE_MISSING = "file-missing"
+    FILE_CHANGED = "file-changed"
+    FILE_UNMANAGED = "file-unmanaged"
 
 
 _MESSAGES: Mapping[DiffKind, str] = {
@@ -66,6 +77,13 @@ _MESSAGES: Mapping[DiffKind, str] = {
     DiffKind.CHANGED: "value on Render differs from the declared value",
     DiffKind.UNMANAGED: "set on Render but not declared (declare it, or list it under preserve)",
     DiffKind.RETIRED_PRESENT: "retired key is still set on Render",
+    DiffKind.MISPLACED: "the value is right but set in the wrong place",
+    DiffKind.SHADOWED: "set on the service, hiding the value of a linked group",
+    DiffKind.GROUP_NOT_LINKED: "declared group is not linked to the service",
+    DiffKind.GROUP_LINKED: "group is linked but the catalog does not link it to this service",
+    DiffKind.FILE_MISSING: "declared secret file is not on Render",
+    DiffKind.FILE_CHANGED: "secret file content on Render differs from the declared content",
+    DiffKind.FILE_UNMANAGED: "secret file on Render is not declared",
 }
 
 
@@ -88,12 +106,21 @@ class EnvDiffItem:
     """The live value as a report may show it (fingerprint when secret or undeclared)."""
     declared_url: UrlSide | None = None
     live_url: UrlSide | None = None
+    lives: str | None = None
+    """Where Render holds the value the service sees: `service` or `group NAME`."""
+    should: str | None = None
+    """Where the declaration puts it."""
 
     @property
     def message(self) -> str:
         text = _MESSAGES[self.kind]
         if self.declared_url and self.live_url and self.declared_url.kind != self.live_url.kind:
             text += f" ({self.declared_url.kind} declared, {self.live_url.kind} on Render)"
+        if self.lives and self.lives == self.should:
+            text += f" [in {self.lives}]"
+        elif self.lives or self.should:
+            lives, should = self.lives or "nowhere", self.should or "nowhere"
+            text += f" [lives in {lives}; should be in {should}]"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,6 +134,8 @@ class EnvDiffItem:
             "live_class": self.live_url.kind if self.live_url else None,
             "declared_host": self.declared_url.host if self.declared_url else None,
             "live_host": self.live_url.host if self.live_url else None,
+            "lives": self.lives,
+            "should": self.should,
             "message": self.message,
         }
 

@@ -14,6 +14,7 @@ from typing import Final
 
 from envparity.core import dbrules, dburl
 from envparity.core.findings import Finding, Severity
+from envparity.core.groups import OWNER_ID_KEY, file_config_keys, group_stack_findings
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.spec import CONFIG_NAMESPACE, SERVICE_IDS_KEY, Catalog, KeySpec, value_problem
 from envparity.core.stackvalues import ConfigValue
@@ -106,10 +107,12 @@ def _unknown_findings(catalog: Catalog, stack: str, config: Mapping[str, ConfigV
                                  message="is a credential but stored in plaintext",
                                  hint=f"pulumi config set --stack {stack} --secret {name} <value>, "
                                  "and rotate the exposed credential"))
-        if not name.startswith(_PREFIX) or name == SERVICE_IDS_KEY:
+        if not name.startswith(_PREFIX) or name in (SERVICE_IDS_KEY, OWNER_ID_KEY):
             continue
         key = name.removeprefix(_PREFIX)
         spec = catalog.keys.get(key)
+        if spec is None and key in file_config_keys(catalog):
+            continue
         if spec is None:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             hint = f"did you mean {_PREFIX}{close[0]}?" if close else (
@@ -131,7 +134,7 @@ def _key_findings(catalog: Catalog, stack: str, key: str, cv: ConfigValue | None
     if cv is None:
         if spec.default is not None:
             return []
-        users = ", ".join(spec.services)
+        users = ", ".join((*spec.services, *(f"group {g}" for g in spec.groups)))
         return [Finding(location=location, key=name, rule="missing-key",
                         message=f"is required by {users} but not set",
                         hint=_set_cmd(stack, key, spec.secret))]
@@ -152,10 +155,10 @@ def _key_findings(catalog: Catalog, stack: str, key: str, cv: ConfigValue | None
                                  message="must have one value for all its services, not one "
                                  "per service",
                                  hint=f"give a single value: {_set_cmd(stack, key, spec.secret)}"))
-        elif set(cv.items) != set(spec.services):
+        elif set(cv.items) != {*spec.services, *spec.groups}:
             found.append(Finding(location=location, key=name, rule="per-service-shape",
                                  message=f"per-service values must name exactly: "
-                                 f"{', '.join(spec.services)}",
+                                 f"{', '.join((*spec.services, *spec.groups))}",
                                  hint="add or remove service entries"))
     return found
 
@@ -223,6 +226,7 @@ def stack_findings(
             found += _key_findings(catalog, stack, key, config.get(_PREFIX + key), location)
     resolved = resolve_values(catalog, stack, config)
     found += _value_findings(catalog, stack, config, resolved, location)
+    found += group_stack_findings(catalog, stack, config, location=location)
     return list(dict.fromkeys(found))
 
 

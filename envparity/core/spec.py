@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from envparity.core.credentials import has_credentials
 from envparity.core.errors import CatalogError
 from envparity.core.findings import Finding
+from envparity.core.groupspec import GroupSpec, SecretFileSpec, group_catalog_findings
 from envparity.core.yamldoc import YamlProblem, parse_yaml
 
 __all__ = [
@@ -60,7 +61,8 @@ class KeyRules(_Strict):
 
 
 class KeySpec(_Strict):
-    services: tuple[str, ...]
+    services: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
     type: KeyType
     secret: bool = False
     default: str | None = None
@@ -76,6 +78,8 @@ class ServiceSpec(_Strict):
     description: str
     preserve: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+    """Keys a linked group holds that this service sets itself on purpose (shadowing them)."""
 
 
 class ReviewSignals(_Strict):
@@ -94,8 +98,10 @@ class Catalog(_Strict):
     version: Literal[1]
     stacks: tuple[str, ...]
     services: Mapping[str, ServiceSpec]
+    groups: Mapping[str, GroupSpec] = Field(default_factory=dict)
     keys: Mapping[str, KeySpec]
     review: ReviewSignals = Field(default_factory=ReviewSignals)
+    secret_files: Mapping[str, SecretFileSpec] = Field(default_factory=dict)
 
     def keys_for(self, service: str) -> tuple[str, ...]:
         return tuple(sorted(k for k, spec in self.keys.items() if service in spec.services))
@@ -210,8 +216,8 @@ def _key_findings(catalog: Catalog, name: str, spec: KeySpec) -> list[Finding]:
         bad(name_problem, "rename the key, e.g. UPPER_CASE_NAME")
     unknown = [s for s in spec.services if s not in catalog.services]
     choices = f"use some of: {', '.join(catalog.services)}"
-    if not spec.services:
-        bad("services is empty: a key must belong to at least one service", choices)
+    if not spec.services and not spec.groups:
+        bad("services is empty: a key must belong to at least one service or group", choices)
     if unknown:
         bad(f"services names unknown service(s): {', '.join(unknown)}", choices)
     if len(set(spec.services)) != len(spec.services):
@@ -292,6 +298,7 @@ def _semantic_findings(catalog: Catalog) -> list[Finding]:
         found.extend(_key_findings(catalog, name, key_spec))
     for name, service_spec in catalog.services.items():
         found.extend(_service_findings(catalog, name, service_spec))
+    found.extend(group_catalog_findings(catalog))
     return found
 
 

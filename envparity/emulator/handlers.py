@@ -34,7 +34,7 @@ from envparity.emulator.state import encode_cursor
 __all__ = ["ROUTES"]
 
 
-def _by_id(table: dict[str, dict[str, Any]], req: ApiRequest, param: str) -> dict[str, Any]:
+def by_id(table: dict[str, dict[str, Any]], req: ApiRequest, param: str) -> dict[str, Any]:
     """The record named by a path parameter, or Render's 404."""
     wanted = req.params[param]
     record = table.get(wanted)
@@ -44,11 +44,11 @@ def _by_id(table: dict[str, dict[str, Any]], req: ApiRequest, param: str) -> dic
 
 
 def _service(req: ApiRequest) -> dict[str, Any]:
-    return _by_id(req.store.services, req, "serviceId")
+    return by_id(req.store.services, req, "serviceId")
 
 
 def _group(req: ApiRequest) -> dict[str, Any]:
-    return _by_id(req.store.env_groups, req, "envGroupId")
+    return by_id(req.store.env_groups, req, "envGroupId")
 
 
 def _key(req: ApiRequest) -> str:
@@ -67,7 +67,7 @@ def _generated() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-def _value_input(body: object, where: str, *, with_key: bool) -> tuple[str, str]:
+def value_input(body: object, where: str, *, with_key: bool) -> tuple[str, str]:
     """(key, value) from envVarKeyValue / envVarKeyGenerateValue (or the keyless forms)."""
     if not isinstance(body, dict):
         raise ApiError(400, f"{where} must be a JSON object")
@@ -141,7 +141,7 @@ def replace_env_vars(req: ApiRequest) -> Reply:
     body = req.json()
     if not isinstance(body, list):
         raise ApiError(400, "request body must be a JSON array of environment variables")
-    pairs = [_value_input(item, f"[{i}]", with_key=True) for i, item in enumerate(body)]
+    pairs = [value_input(item, f"[{i}]", with_key=True) for i, item in enumerate(body)]
     if len({k for k, _ in pairs}) != len(pairs):
         raise ApiError(400, "duplicate environment variable key")
     service["envVars"] = [{"key": k, "value": v, "seq": req.store.next_seq()} for k, v in pairs]
@@ -157,7 +157,7 @@ def _read_key(env: list[dict[str, Any]], key: str) -> Reply:
 
 
 def _upsert_key(req: ApiRequest, env: list[dict[str, Any]], key: str) -> str:
-    _, value = _value_input(req.json(), "body", with_key=False)
+    _, value = value_input(req.json(), "body", with_key=False)
     req.store.put_env(env, key, value)
     return value
 
@@ -296,7 +296,7 @@ def get_deploy(req: ApiRequest) -> Reply:
 # --- postgres, owners, user -------------------------------------------------------------------
 
 def postgres_connection(req: ApiRequest) -> Reply:
-    return Reply(200, postgres_connection_info(_by_id(req.store.postgres, req, "postgresId")))
+    return Reply(200, postgres_connection_info(by_id(req.store.postgres, req, "postgresId")))
 
 
 def list_owners(req: ApiRequest) -> Reply:
@@ -308,7 +308,7 @@ def list_owners(req: ApiRequest) -> Reply:
 
 
 def get_owner(req: ApiRequest) -> Reply:
-    return Reply(200, owner_json(_by_id(req.store.owners, req, "ownerId")))
+    return Reply(200, owner_json(by_id(req.store.owners, req, "ownerId")))
 
 
 def get_user(req: ApiRequest) -> Reply:

@@ -17,6 +17,7 @@ from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.secret import reveal
 
 __all__ = [
+    "INCIDENT_DEPLOYS",
     "INCIDENT_MISSING_KEYS",
     "INCIDENT_SERVICE",
     "OWNER_ID",
@@ -38,6 +39,8 @@ _LIVE: Final = {"status": "live", "trigger": "new_commit",
                 "createdAt": "2026-11-20T09:00:00Z", "finishedAt": "2026-11-20T09:04:00Z"}
 _FAILED: Final = {"status": "update_failed", "trigger": "new_commit",
                   "createdAt": "2026-11-27T09:00:00Z", "finishedAt": "2026-11-27T09:06:00Z"}
+INCIDENT_DEPLOYS: Final = (_LIVE, _FAILED)
+"""The broken worker's history: live once, then its last deploy failed."""
 
 
 def service_seed(
@@ -115,7 +118,7 @@ def incident_seed(
     env[INCIDENT_DB_KEY] = direct_host_url(reveal(worker.env[INCIDENT_DB_KEY]))
     seed = declared_seed(desired_staging, desired_production, api_keys=api_keys)
     seed["services"] = [
-        service_seed(desired_production.stack, worker, env, [_LIVE, _FAILED])
+        service_seed(desired_production.stack, worker, env, INCIDENT_DEPLOYS)
         if s["id"] == worker.service_id
         else s
         for s in seed["services"]

@@ -49,6 +49,7 @@ _SERVICE_KEYS = {
     "id", "name", "type", "ownerId", "suspended", "envVars", "deploys", "createdAt",
     "updatedAt", "runtime", "region", "plan", "parentServer", "environmentId", "deployStatus",
     "failNextDeploys",
+    "secretFiles",
 }
 
 
@@ -191,6 +192,12 @@ def env_list(value: object, where: str, seq: _Seq) -> list[dict[str, Any]]:
     return out
 
 
+def _files(value: object, where: str, seq: _Seq) -> list[dict[str, Any]]:
+    """secretFiles as a {name: content} mapping (contents are never echoed into errors)."""
+    return [{"name": e["key"], "content": e["value"], "seq": e["seq"]}
+            for e in env_list(value, where, seq)]
+
+
 def _owner(raw: object, where: str, seq: _Seq) -> dict[str, Any]:
     o = _obj(raw, where)
     return {
@@ -233,6 +240,7 @@ def _service(raw: object, where: str, seq: _Seq, owner: str) -> dict[str, Any]:
         ],
         "seq": seq.next(),
         "envVars": env_list(s.get("envVars", {}), f"{where}.envVars", seq),
+        "secretFiles": _files(s.get("secretFiles", {}), f"{where}.secretFiles", seq),
     }
     for optional in ("environmentId",):
         if optional in s:
@@ -290,6 +298,7 @@ def _env_group(raw: object, where: str, seq: _Seq, owner: str,
         "updatedAt": _str(g.get("updatedAt", created), f"{where}.updatedAt"),
         "seq": seq.next(),
         "envVars": env_list(g.get("envVars", {}), f"{where}.envVars", seq),
+        "secretFiles": _files(g.get("secretFiles", {}), f"{where}.secretFiles", seq),
         "serviceIds": list(dict.fromkeys(linked)),
     }
     if "environmentId" in g:

@@ -183,6 +183,17 @@ class Emulator:
         with self.store.lock:
             return {e["key"]: e["value"] for e in self.store.env_groups[group_id]["envVars"]}
 
+    def set_group_env_var(self, group_id: str, key: str, value: str) -> None:
+        with self.store.lock:
+            self.store.put_env(self.store.env_groups[group_id]["envVars"], key, value)
+            self.store.save()
+
+    def secret_files(self, owner_id: str) -> dict[str, str]:
+        """The secret files of a service or an env group, by name."""
+        with self.store.lock:
+            record = self.store.services.get(owner_id) or self.store.env_groups[owner_id]
+            return {f["name"]: f["content"] for f in record["secretFiles"]}
+
     def linked_services(self, group_id: str) -> list[str]:
         with self.store.lock:
             return list(self.store.env_groups[group_id]["serviceIds"])

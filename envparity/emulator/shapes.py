@@ -17,6 +17,7 @@ __all__ = [
     "env_var_item",
     "owner_json",
     "postgres_connection_info",
+    "secret_file_item",
     "service_json",
 ]
 
@@ -92,6 +93,11 @@ def env_var_item(e: dict[str, Any]) -> dict[str, Any]:
     return {"envVar": {"key": e["key"], "value": e["value"]}, "cursor": encode_cursor(e["seq"])}
 
 
+def secret_file_item(f: dict[str, Any]) -> dict[str, Any]:
+    return {"secretFile": {"name": f["name"], "content": f["content"]},
+            "cursor": encode_cursor(f["seq"])}
+
+
 def deploy_json(d: dict[str, Any]) -> dict[str, Any]:
     """The API's view of a deploy record (not its sequence number or planned end)."""
     return {k: (dict(v) if isinstance(v, dict) else v) for k, v in d.items()
@@ -120,7 +126,7 @@ def env_group_meta(g: dict[str, Any], services: dict[str, dict[str, Any]]) -> di
 def env_group_json(g: dict[str, Any], services: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out = env_group_meta(g, services)
     out["envVars"] = [{"key": e["key"], "value": e["value"]} for e in g["envVars"]]
-    out["secretFiles"] = []
+    out["secretFiles"] = [{"name": f["name"], "content": f["content"]} for f in g["secretFiles"]]
     return out
 
 

@@ -66,6 +66,9 @@ class Store:
         self.owners: dict[str, dict[str, Any]] = {o["id"]: o for o in data["owners"]}
         self.services: dict[str, dict[str, Any]] = {s["id"]: s for s in data["services"]}
         self.env_groups: dict[str, dict[str, Any]] = {g["id"]: g for g in data["envGroups"]}
+        for record in [*self.services.values(), *self.env_groups.values()]:
+            # State files written before secret files existed have none.
+            record.setdefault("secretFiles", [])
         self.postgres: dict[str, dict[str, Any]] = {p["id"]: p for p in data["postgres"]}
         self.api_keys: list[str] = list(dict.fromkeys([*data["apiKeys"], *api_keys]))
         self.save()

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envparity.emulator.faults import FaultKind
+from envparity.emulator.groups import GROUP_ROUTES
 from envparity.emulator.handlers import ROUTES
 from envparity.emulator.routes import ApiError, ApiRequest, Reply, match_route, split_path
 
@@ -204,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str, parsed: tuple[str, list[str], dict[str, list[str]]],
                   body: bytes, faults: Faults) -> Reply:
         path, segments, query = parsed
-        route, params = match_route(ROUTES, method, segments)
+        route, params = match_route(ROUTES + GROUP_ROUTES, method, segments)
         store = self.server.store
         request = ApiRequest(method, path, query, body, store, faults, params)
         with store.lock:

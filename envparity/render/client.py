@@ -37,18 +37,18 @@ from envparity.render.endpoint import (
     cert_rejected,
     tls_verify,
 )
+from envparity.render.groups import EnvGroupCalls
 from envparity.render.models import (
     Deploy,
     EnvGroup,
     EnvVar,
+    SecretFile,
     Service,
     error_class,
     error_message,
     parse_body,
     parse_connection_info,
     parse_deploy,
-    parse_env_group,
-    parse_env_groups,
     parse_env_var,
     parse_page,
     parse_service,
@@ -66,6 +66,7 @@ __all__ = [
     "RenderNotFound",
     "RenderRateLimited",
     "RenderUnavailable",
+    "SecretFile",
     "Service",
     "base_url_from_env",
 ]
@@ -85,7 +86,7 @@ def _seg(text: str) -> str:
     return quote(text, safe="")
 
 
-class RenderClient:
+class RenderClient(EnvGroupCalls):
     """Render REST API v1, with pagination, retries within a time budget and pacing."""
 
     def __init__(
@@ -214,37 +215,6 @@ class RenderClient:
 
     def delete_env_var(self, service_id: str, key: str) -> None:
         self._request("DELETE", f"/services/{_seg(service_id)}/env-vars/{_seg(key)}")
-
-    # --- env groups ---------------------------------------------------------------------
-
-    def list_env_groups(
-        self, *, names: Sequence[str] = (), owner_ids: Sequence[str] = ()
-    ) -> list[EnvGroup]:
-        """All groups; this list has no cursor wrapper, so page by the last id and dedupe."""
-        params: dict[str, str] = {"limit": str(self._page_limit)}
-        for name, values in (("name", names), ("ownerId", owner_ids)):
-            if values:
-                params[name] = ",".join(values)
-        groups: dict[str, EnvGroup] = {}
-        while True:
-            page = self._json("GET", "/env-groups", parse_env_groups, params=params)
-            fresh = [g for g in page if g.id not in groups]
-            groups.update((g.id, g) for g in fresh)
-            if not fresh or len(page) < self._page_limit:
-                if page and not fresh:
-                    log.info("GET /env-groups: a full page held no new groups; assuming the end")
-                return list(groups.values())
-            params["cursor"] = fresh[-1].id
-
-    def get_env_group(self, group_id: str) -> EnvGroup:
-        return self._json("GET", f"/env-groups/{_seg(group_id)}", parse_env_group)
-
-    def link_env_group(self, group_id: str, service_id: str) -> EnvGroup:
-        path = f"/env-groups/{_seg(group_id)}/services/{_seg(service_id)}"
-        return self._json("POST", path, parse_env_group)
-
-    def unlink_env_group(self, group_id: str, service_id: str) -> None:
-        self._request("DELETE", f"/env-groups/{_seg(group_id)}/services/{_seg(service_id)}")
 
     # --- deploys and databases ------------------------------------------------------------
 

@@ -27,6 +27,7 @@ __all__ = [
     "Deploy",
     "EnvGroup",
     "EnvVar",
+    "SecretFile",
     "Service",
     "ShapeError",
     "error_class",
@@ -38,6 +39,7 @@ __all__ = [
     "parse_env_groups",
     "parse_env_var",
     "parse_page",
+    "parse_secret_file",
     "parse_service",
 ]
 
@@ -73,14 +75,23 @@ class Deploy:
 
 
 @dataclass(frozen=True)
+class SecretFile:
+    name: str
+    content: Secret
+
+
+@dataclass(frozen=True)
 class EnvGroup:
-    """An env group; `env_vars` is empty when it comes from the list (Render omits values)."""
+    """An env group; values and files are empty when it comes from the list (Render omits
+    them). `created_at` orders groups that define the same key: the newest wins."""
 
     id: str
     name: str
     owner_id: str
     service_ids: tuple[str, ...]
     env_vars: tuple[EnvVar, ...] = ()
+    secret_files: tuple[SecretFile, ...] = ()
+    created_at: str = ""
 
 
 def error_class(status: int | None) -> type[RenderApiError]:
@@ -194,6 +205,11 @@ def parse_env_var(raw: object) -> EnvVar:
     return EnvVar(key=_text(data, "key"), value=Secret(_text(data, "value")))
 
 
+def parse_secret_file(raw: object) -> SecretFile:
+    data = _object(raw, "secret file")
+    return SecretFile(name=_text(data, "name"), content=Secret(_text(data, "content")))
+
+
 def parse_service(raw: object) -> Service:
     data = _object(raw, "service")
     return Service(
@@ -219,7 +235,10 @@ def parse_env_group(raw: object) -> EnvGroup:
     )
     raw_vars = data.get("envVars")
     env = tuple(parse_env_var(v) for v in (raw_vars if isinstance(raw_vars, list) else []))
+    raw_files = data.get("secretFiles")
+    files = tuple(parse_secret_file(f) for f in (raw_files if isinstance(raw_files, list) else []))
     return EnvGroup(
         id=_text(data, "id"), name=_text(data, "name"), owner_id=_opt(data, "ownerId") or "",
-        service_ids=ids, env_vars=env,
+        service_ids=ids, env_vars=env, secret_files=files,
+        created_at=_opt(data, "createdAt") or "",
     )

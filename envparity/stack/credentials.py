@@ -14,7 +14,7 @@ from envparity.core.desired import DesiredStack
 from envparity.core.secret import Secret, reveal
 from envparity.core.stackvalues import ConfigValue
 from envparity.render.client import RenderClient
-from envparity.render.models import EnvVar
+from envparity.render.models import EnvGroup, EnvVar, SecretFile
 from envparity.stack.config import read_stack_config
 
 __all__ = ["StackReaders", "stack_api_key", "stack_client"]
@@ -40,6 +40,7 @@ class StackReaders:
                  client_for: Callable[[str], RenderClient]) -> None:
         self._clients: dict[str, RenderClient] = {}
         self._by_service: dict[str, RenderClient] = {}
+        self._by_group: dict[str, RenderClient] = {}
         try:
             for desired in stacks:
                 client = client_for(desired.stack)
@@ -52,6 +53,22 @@ class StackReaders:
 
     def list_env_vars(self, service_id: str) -> list[EnvVar]:
         return self._by_service[service_id].list_env_vars(service_id)
+
+    def list_secret_files(self, service_id: str) -> list[SecretFile]:
+        return self._by_service[service_id].list_secret_files(service_id)
+
+    def list_env_groups(self) -> list[EnvGroup]:
+        """Every workspace's groups; each is read later with the client that listed it."""
+        found: list[EnvGroup] = []
+        for client in self._clients.values():
+            for group in client.list_env_groups():
+                if group.id not in self._by_group:
+                    self._by_group[group.id] = client
+                    found.append(group)
+        return found
+
+    def get_env_group(self, group_id: str) -> EnvGroup:
+        return self._by_group[group_id].get_env_group(group_id)
 
     def close(self) -> None:
         for client in self._clients.values():

@@ -8,20 +8,28 @@ from pathlib import Path
 
 from envparity.core.desired import DesiredStack
 from envparity.core.findings import Finding, Severity
-from envparity.core.plan import build_desired, desired_state, stack_file
+from envparity.core.plan import build_desired, stack_file
 from envparity.core.rules import multi_stack_findings
+from envparity.core.spec import Catalog
 from envparity.stack.catalog import load_catalog
 from envparity.stack.config import read_stack_config
+from envparity.stack.secretfiles import desired_with_files, read_named_files
 
-__all__ = ["load_all", "load_desired"]
+__all__ = ["desired_from", "load_all", "load_desired"]
 
 
 def load_desired(
     stack: str, *, repo: Path, environ: Mapping[str, str] | None = None
 ) -> tuple[DesiredStack | None, list[Finding]]:
-    catalog = load_catalog(repo)
+    return desired_from(load_catalog(repo), stack, repo=repo, environ=environ)
+
+
+def desired_from(
+    catalog: Catalog, stack: str, *, repo: Path, environ: Mapping[str, str] | None = None
+) -> tuple[DesiredStack | None, list[Finding]]:
+    """Read the stack's config and the files it names; judge them against `catalog`."""
     config = read_stack_config(stack, repo=repo, environ=environ)
-    return desired_state(catalog, stack, config, location=stack_file(stack))
+    return desired_with_files(catalog, stack, config, repo=repo)
 
 
 def load_all(
@@ -42,9 +50,13 @@ def load_all(
     configs = dict(zip(present, read, strict=True))
     locations = {s: stack_file(s) for s in present}
     findings = missing + multi_stack_findings(catalog, configs, locations=locations)
+    files = {s: read_named_files(catalog, configs[s], repo=repo, location=locations[s])
+             for s in present}
+    findings += [f for _, unread in files.values() for f in unread]
     failed = {f.location for f in findings if f.severity is Severity.ERROR}
     desired: dict[str, DesiredStack | None] = {
-        s: None if locations[s] in failed else build_desired(catalog, s, configs[s])
+        s: None if locations[s] in failed
+        else build_desired(catalog, s, configs[s], file_contents=files[s][0])
         for s in present
     }
     return desired, findings

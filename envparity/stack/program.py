@@ -24,15 +24,17 @@ from envparity.checks.common import read_each, read_live_env
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.errors import CatalogError, EnvparityError, ReadError, StackHasFindings
 from envparity.core.findings import Severity
-from envparity.core.plan import desired_state, stack_file
+from envparity.core.plan import stack_file
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.stackvalues import ConfigValue, parse_config
 from envparity.core.targets import RenderService, render_target_findings, shared_id_findings
 from envparity.render.client import RenderClient
 from envparity.render.endpoint import api_key_from
 from envparity.stack.catalog import load_catalog
+from envparity.stack.groupresources import declare_groups
 from envparity.stack.peers import peer_service_ids
 from envparity.stack.pinning import render_provider
+from envparity.stack.secretfiles import desired_with_files
 from envparity.stack.toolchain import repo_root
 
 __all__ = [
@@ -132,7 +134,7 @@ def validated_desired(
         if refused is not None:
             refused(exc)
         raise pulumi.RunError(exc.render()) from None
-    desired, findings = desired_state(catalog, stack, config, location=stack_file(stack))
+    desired, findings = desired_with_files(catalog, stack, config, repo=repo)
     for finding in findings:
         if finding.severity is Severity.WARNING:
             pulumi.log.warn(finding.render())
@@ -179,6 +181,8 @@ def declare(
         )
         exported[svc.name] = {"id": svc.service_id, "keys": sorted(merged.env)}
     pulumi.export("services", exported)
+    if desired.groups.groups or any(desired.groups.service_files.values()):
+        pulumi.export("groups", declare_groups(desired, provider=provider))
     return resources
 
 

@@ -11,6 +11,7 @@ import json
 from typing import Final
 
 from envparity.plugins.provider.envvars import TYPE_TOKEN
+from envparity.plugins.provider.groups import schema_resources
 from envparity.stack.toolchain import RENDER_PLUGIN_VERSION
 
 __all__ = ["PACKAGE", "VERSION", "schema_json"]
@@ -54,7 +55,8 @@ def schema_json() -> str:
     schema = {
         "name": PACKAGE,
         "version": VERSION,
-        "description": "envparity's provider for Render service environment variables.",
+        "description": "envparity's provider for Render service env vars, env groups and "
+        "secret files.",
         "config": {
             "variables": {
                 "apiKey": {**_STRING, "secret": True, "description": "The Render API key"},
@@ -71,6 +73,7 @@ def schema_json() -> str:
                 "inputProperties": _PROPERTIES,
                 "requiredInputs": ["serviceId", "envVars"],
             },
+            **schema_resources(),
         },
     }
     return json.dumps(schema, sort_keys=True)

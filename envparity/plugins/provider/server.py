@@ -29,7 +29,7 @@ from envparity.core.errors import (
     RenderUnavailable,
 )
 from envparity.plugins.grpcserver import announce_and_wait, start
-from envparity.plugins.provider import envvars
+from envparity.plugins.provider import envvars, groups
 from envparity.plugins.provider.config import check_config, settings_from
 from envparity.plugins.provider.enginelog import EngineLog
 from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvDiff, EnvSpec
@@ -161,7 +161,8 @@ def _valid(props: dict[str, Prop]) -> EnvSpec:
 
 
 class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
-    """The `render` resource provider, serving `render:services:EnvVarsForService` only."""
+    """The `render` resource provider: `render:services:EnvVarsForService`, and env groups,
+    their vars, links and secret files (`groups`)."""
 
     def __init__(
         self, *, client_factory: ClientFactory = render_client, log: EngineLog | None = None,
@@ -174,14 +175,24 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         self._cancelled = threading.Event()
 
     def _operations(self, type_token: str) -> EnvVarsOperations:
-        if type_token and type_token != TYPE_TOKEN:
+        if type_token and type_token != TYPE_TOKEN and groups.kind_of(type_token) is None:
             raise EnvparityError(f"resource type {type_token} is not served by this provider",
-                                 hint=f"only {TYPE_TOKEN} is available")
+                                 hint=f"available: {', '.join([TYPE_TOKEN, *groups.KINDS])}")
         if self._cancelled.is_set():
             raise EnvparityError("the operation was cancelled")
         if self._ops is None:
             raise EnvparityError("the provider was used before Configure")
         return self._ops
+
+    def _apply_group(self, kind: groups.Kind, props: PropMap, rid: str | None) -> str:
+        made, touched = kind.apply(self._operations(kind.token).client(), props, rid)
+        self._deploy(touched)
+        return made
+
+    def _deploy(self, services: tuple[str, ...]) -> None:
+        ops = self._ops
+        if services and ops is not None and ops.settings.deploy_on_change:
+            groups.deploy(ops.client(), services, clear_cache=ops.settings.clear_cache)
 
     @_guarded
     def GetPluginInfo(
@@ -236,6 +247,10 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Check(
         self, request: provider_pb2.CheckRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.CheckResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            props, failed = groups.check(kind, from_struct(request.news))
+            return _check_response(request.news if failed else to_struct(props), failed)
         spec, failures = envvars.parse(from_struct(request.news))
         if not failures and spec.entries is not None:
             before, _ = envvars.parse(from_struct(request.olds))
@@ -246,6 +261,10 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Diff(
         self, request: provider_pb2.DiffRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.DiffResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            found = groups.diff(kind, from_struct(request.olds), from_struct(request.news))
+            return _diff_response(found, list(request.ignoreChanges))
         # Old inputs, not outputs, for the same reason as in Read: per-key secrecy. After
         # the refresh that precedes every update both hold the live env.
         olds = from_struct(request.olds)
@@ -273,6 +292,11 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Create(
         self, request: provider_pb2.CreateRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.CreateResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            rid = "" if request.preview else self._apply_group(
+                kind, from_struct(request.properties), None)
+            return provider_pb2.CreateResponse(id=rid, properties=request.properties)
         spec = _valid(from_struct(request.properties))
         if request.preview:
             return provider_pb2.CreateResponse(properties=to_struct(spec.props()))
@@ -286,6 +310,11 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Update(
         self, request: provider_pb2.UpdateRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.UpdateResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            if not request.preview:
+                self._apply_group(kind, from_struct(request.news), request.id)
+            return provider_pb2.UpdateResponse(properties=request.news)
         spec = _valid(from_struct(request.news))
         olds = from_struct(request.olds)
         if request.preview:
@@ -314,6 +343,14 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Read(
         self, request: provider_pb2.ReadRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.ReadResponse:
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            state = from_struct(request.properties) or from_struct(request.inputs)
+            seen = kind.read(self._operations(request.type).client(), request.id, state)
+            if seen is None:
+                return provider_pb2.ReadResponse(id="")
+            return provider_pb2.ReadResponse(id=request.id, properties=to_struct(seen),
+                                             inputs=to_struct(seen))
         # The inputs say which keys are secret one by one; the outputs' `envVars` is one
         # secret as a whole (the program's additional_secret_outputs) and would make
         # every key secret, so every plain value would then differ from the program's.
@@ -334,8 +371,11 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     def Delete(
         self, request: provider_pb2.DeleteRequest, _context: grpc.ServicerContext
     ) -> empty_pb2.Empty:
-        # Deliberately leaves the service's env on Render untouched (see operations).
-        self._operations(request.type)
+        ops = self._operations(request.type)
+        kind = groups.kind_of(request.type)
+        if kind is not None:
+            self._deploy(kind.delete(ops.client(), request.id))
+        # EnvVarsForService deliberately leaves the service's env untouched (see operations).
         return empty_pb2.Empty()
 
     @_guarded

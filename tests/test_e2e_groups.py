@@ -1,0 +1,147 @@
+"""End to end with the real engine: one env group linked to two services, and a secret file.
+
+A scratch copy of the project whose catalog moves the keys api and worker share into
+`app-shared-{stack}` and adds a secret file to it; the emulator starts with no env at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulator_fixtures import Recorder
+from pulumi import automation as auto
+
+from envparity.cli import main as cli
+from envparity.cli.demo import render_env, scratch_project
+from envparity.cli.demogroups import GROUPED_KEYS, group_catalog
+from envparity.core.desired import DesiredStack
+from envparity.core.secret import reveal
+from envparity.core.spec import CATALOG_FILE
+from envparity.emulator import Emulator, running_emulator
+from envparity.emulator.scenarios import declared_seed
+from envparity.stack import engine
+from envparity.stack.config import read_stack_config
+from envparity.stack.configwrite import set_config
+from envparity.stack.loader import load_desired
+from envparity.stack.toolchain import repo_root
+
+STACK = "production"
+FILE_CANARY = "-----BEGIN CANARY----- file-e2e-8c41e2 -----END CANARY-----"
+
+
+@dataclass
+class World:
+    project: Path
+    emu: Emulator
+    recorder: Recorder
+    output: list[str] = field(default_factory=list)
+
+    def desired(self) -> DesiredStack:
+        desired, findings = load_desired(STACK, repo=self.project)
+        assert desired is not None, [f.render() for f in findings]
+        return desired
+
+    def group(self) -> dict[str, Any]:
+        groups = [g for g in self.emu.snapshot()["envGroups"]
+                  if g["name"] == f"app-shared-{STACK}"]
+        assert len(groups) == 1
+        group: dict[str, Any] = groups[0]
+        return group
+
+    def preview(self) -> dict[str, str]:
+        ops: dict[str, str] = {}
+
+        def on_event(event: auto.EngineEvent) -> None:
+            pre = event.resource_pre_event
+            if pre and pre.metadata.type.startswith("render:"):
+                ops[pre.metadata.urn.rsplit("::", 1)[-1]] = pre.metadata.op.value
+
+        engine.preview(STACK, repo=self.project, on_output=self.output.append, on_event=on_event)
+        return ops
+
+    def up(self) -> None:
+        engine.up(STACK, repo=self.project, on_output=self.output.append)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    project = scratch_project(repo_root(), tmp_path / "project")
+    monkeypatch.setenv("ENVPARITY_REPO", str(project))
+    key = reveal(read_stack_config(STACK, repo=project)["render:apiKey"].value)
+    before = load_desired(STACK, repo=project)[0]
+    assert before is not None
+    seed = declared_seed(before, api_keys=[key])
+    for service in seed["services"]:
+        service["envVars"] = {}
+    catalog = project / CATALOG_FILE
+    catalog.write_text(group_catalog(catalog.read_text(encoding="utf-8")), encoding="utf-8")
+    recorder = Recorder()
+    with running_emulator(seed, api_keys=[key], tls=True) as emu:
+        emu.add_observer(recorder)
+        set_config(STACK, "envparity:ownerId", value=next(iter(emu.store.owners)),
+                   repo=project, secret=False)
+        set_config(STACK, "envparity:CA_PEM", value=FILE_CANARY, repo=project, secret=True)
+        for name, value in render_env(emu, key).items():
+            monkeypatch.setenv(name, value)
+        yield World(project, emu, recorder)
+
+
+def test_a_group_and_a_file_from_empty_to_exactly_declared(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = world.preview()
+    assert first["group-shared"] == "create"
+    assert {first[f"link-shared-{s}"] for s in ("api", "worker")} == {"create"}
+    world.up()
+    desired = world.desired()
+    group = world.group()
+    declared = desired.groups.groups[0]
+    assert {e["key"]: e["value"] for e in group["envVars"]} == {
+        k: reveal(v) for k, v in declared.env.items()}
+    assert {f["name"]: f["content"] for f in group["secretFiles"]} == {"ca.pem": FILE_CANARY}
+    ids = {s.name: s.service_id for s in desired.services}
+    assert sorted(group["serviceIds"]) == sorted(ids.values())
+    for svc in desired.services:
+        assert world.emu.env_vars(svc.service_id) == {k: reveal(v) for k, v in svc.env.items()}
+        assert not set(GROUPED_KEYS) & set(world.emu.env_vars(svc.service_id))
+    assert set(world.preview().values()) == {"same"}
+    assert cli.main(["drift", "--stack", STACK, "--format", "json"]) == 0
+
+    # A group key changed by hand: drift names the group; up puts back that key alone.
+    writes_before = len(world.emu.requests)
+    world.emu.set_group_env_var(group["id"], "SUPABASE_URL", "https://hand.supabase.co")
+    capsys.readouterr()
+    assert cli.main(["drift", "--stack", STACK, "--format", "json"]) == 2
+    report = json.loads(capsys.readouterr().out)
+    changed = {(s["service"], f["key"], f["kind"], f["lives"])
+               for s in report["services"] for f in s["findings"]}
+    assert changed == {(s, "SUPABASE_URL", "changed", f"group app-shared-{STACK}")
+                       for s in ("api", "worker")}
+    ops = world.preview()
+    assert ops["group-shared-SUPABASE_URL"] == "update"
+    assert {op for name, op in ops.items() if name != "group-shared-SUPABASE_URL"} == {"same"}
+    world.up()
+    writes = [r for r in world.emu.requests[writes_before:] if r.method != "GET"]
+    # That key alone is written; both services it reaches are redeployed to pick it up.
+    assert sorted((r.method, r.path) for r in writes) == sorted([
+        ("PUT", f"/v1/env-groups/{group['id']}/env-vars/SUPABASE_URL"),
+        *(("POST", f"/v1/services/{sid}/deploys") for sid in ids.values())])
+    assert world.group()["envVars"] == group["envVars"]
+    assert cli.main(["drift", "--stack", STACK]) == 0
+
+    # The file's content reaches neither output nor state.
+    assert cli.main(["plan", "--stack", STACK, "--format", "json"]) == 0
+    printed = capsys.readouterr()
+    assert FILE_CANARY not in printed.out + printed.err
+    assert not any(FILE_CANARY in line for line in world.output)
+    state_files = [f for f in (world.project / ".state").rglob("*") if f.is_file()]
+    assert state_files
+    for state_file in state_files:
+        assert FILE_CANARY.encode() not in state_file.read_bytes(), state_file.name
+    assert world.recorder.problems() == []

@@ -30,6 +30,8 @@ from envparity.stack.configwrite import set_config
 from envparity.stack.loader import load_desired
 from envparity.stack.toolchain import repo_root
 
+pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
+
 STACK = "production"
 FILE_CANARY = "-----BEGIN CANARY----- file-e2e-8c41e2 -----END CANARY-----"
 

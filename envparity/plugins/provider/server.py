@@ -11,155 +11,37 @@ import argparse
 import functools
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Final, TypeVar
+from typing import Final
 
 import grpc
-from google.protobuf import any_pb2, empty_pb2, struct_pb2
-from google.rpc import status_pb2  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from envparity.core.errors import (
     EnvparityError,
-    RenderApiError,
-    RenderAuthError,
-    RenderNotFound,
-    RenderRateLimited,
-    RenderUnavailable,
 )
 from envparity.plugins.grpcserver import announce_and_wait, start
 from envparity.plugins.provider import envvars, groups
 from envparity.plugins.provider.config import check_config, settings_from
 from envparity.plugins.provider.enginelog import EngineLog
-from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvDiff, EnvSpec
+from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvSpec
+from envparity.plugins.provider.messages import check_response, diff_response, guarded, valid_spec
 from envparity.plugins.provider.operations import (
     Applied,
     ClientFactory,
-    DeployIncomplete,
     EnvVarsOperations,
     render_client,
 )
-from envparity.plugins.provider.props import UNKNOWN, Prop, PropMap, from_struct, to_struct, unseal
+from envparity.plugins.provider.props import UNKNOWN, PropMap, from_struct, to_struct, unseal
 from envparity.plugins.provider.rollout import LAST_DEPLOY, is_final, rollout_from
 from envparity.plugins.provider.schema import VERSION, schema_json
 
 __all__ = ["RenderProvider", "main", "serve"]
 
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
-Handler = Callable[["RenderProvider", Req, grpc.ServicerContext], Resp]
 
 _MAX_MESSAGE: Final = 256 * 1024 * 1024
-_KINDS: Final = {
-    (ChangeKind.ADD, False): provider_pb2.PropertyDiff.ADD,
-    (ChangeKind.ADD, True): provider_pb2.PropertyDiff.ADD_REPLACE,
-    (ChangeKind.DELETE, False): provider_pb2.PropertyDiff.DELETE,
-    (ChangeKind.DELETE, True): provider_pb2.PropertyDiff.DELETE_REPLACE,
-    (ChangeKind.UPDATE, False): provider_pb2.PropertyDiff.UPDATE,
-    (ChangeKind.UPDATE, True): provider_pb2.PropertyDiff.UPDATE_REPLACE,
-}
-_CODES: Final = (
-    (RenderAuthError, grpc.StatusCode.UNAUTHENTICATED),
-    (RenderNotFound, grpc.StatusCode.NOT_FOUND),
-    (RenderRateLimited, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (RenderUnavailable, grpc.StatusCode.UNAVAILABLE),
-)
-
-
-def _status(exc: EnvparityError) -> grpc.StatusCode:
-    for kind, code in _CODES:
-        if isinstance(exc, kind):
-            return code
-    return grpc.StatusCode.UNKNOWN if isinstance(exc, RenderApiError) else (
-        grpc.StatusCode.FAILED_PRECONDITION
-    )
-
-
-class _PartialStatus(grpc.Status):
-    """A failed Create/Update that still changed Render: the engine keeps these outputs."""
-
-    def __init__(self, text: str, detail: provider_pb2.ErrorResourceInitFailed) -> None:
-        code = grpc.StatusCode.UNKNOWN
-        packed = any_pb2.Any()
-        packed.Pack(detail)
-        status = status_pb2.Status(code=code.value[0], message=text, details=[packed])
-        self.code = code
-        self.details = text
-        self.trailing_metadata = (("grpc-status-details-bin", status.SerializeToString()),)
-
-
-def _partial(exc: DeployIncomplete, request: object) -> _PartialStatus:
-    inputs = getattr(request, "news", None) or getattr(request, "properties", None)
-    spec = exc.applied.spec
-    return _PartialStatus(
-        f"{exc}; fix: {exc.hint}",
-        provider_pb2.ErrorResourceInitFailed(
-            id=spec.service_id or "", properties=to_struct(exc.applied.props()),
-            inputs=inputs, reasons=[str(exc)], refresh_before_update=True,
-        ),
-    )
-
-
-def _guarded(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
-    """Turn envparity errors into gRPC errors; anything else is named by type only."""
-
-    @functools.wraps(method)
-    def call(self: RenderProvider, request: Req, context: grpc.ServicerContext) -> Resp:
-        try:
-            return method(self, request, context)
-        except DeployIncomplete as exc:
-            context.abort_with_status(_partial(exc, request))
-        except EnvparityError as exc:
-            text = f"{exc}; fix: {exc.hint}" if exc.hint else str(exc)
-            context.abort(_status(exc), text)
-        except Exception as exc:  # its text could hold a value
-            context.abort(grpc.StatusCode.INTERNAL, f"provider error ({type(exc).__name__})")
-
-    return call
-
-
-def _ignored(path: str, ignore: Iterable[str]) -> bool:
-    return any(path == i or path.startswith((f"{i}.", f"{i}[")) for i in ignore)
-
-
-def _diff_response(found: EnvDiff, ignore: Sequence[str]) -> provider_pb2.DiffResponse:
-    changes = [c for c in found.changes if not _ignored(c.path, ignore)]
-    replaces = [r for r in found.replaces if not _ignored(r, ignore)]
-    detailed = {
-        c.path: provider_pb2.PropertyDiff(
-            kind=_KINDS[(c.kind, c.path in replaces)], inputDiff=not c.output
-        )
-        for c in changes
-    }
-    return provider_pb2.DiffResponse(
-        changes=provider_pb2.DiffResponse.DIFF_SOME if changes else
-        provider_pb2.DiffResponse.DIFF_NONE,
-        replaces=replaces,
-        deleteBeforeReplace=False,
-        diffs=sorted({p.split(".")[0].split("[")[0] for p in detailed}),
-        detailedDiff=detailed,
-        hasDetailedDiff=True,
-    )
-
-
-def _check_response(
-    inputs: struct_pb2.Struct, failures: Sequence[envvars.CheckFailure]
-) -> provider_pb2.CheckResponse:
-    return provider_pb2.CheckResponse(
-        inputs=inputs,
-        failures=[provider_pb2.CheckFailure(property=f.property, reason=f.reason)
-                  for f in failures],
-    )
-
-
-def _valid(props: dict[str, Prop]) -> EnvSpec:
-    spec, failures = envvars.parse(props)
-    if failures:
-        raise EnvparityError("; ".join(f"{f.property}: {f.reason}" for f in failures))
-    return spec
-
-
 class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     """The `render` resource provider: `render:services:EnvVarsForService`, and env groups,
     their vars, links and secret files (`groups`)."""
@@ -194,31 +76,31 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         if services and ops is not None and ops.settings.deploy_on_change:
             groups.deploy(ops.client(), services, clear_cache=ops.settings.clear_cache)
 
-    @_guarded
+    @guarded
     def GetPluginInfo(
         self, _request: empty_pb2.Empty, _context: grpc.ServicerContext
     ) -> plugin_pb2.PluginInfo:
         return plugin_pb2.PluginInfo(version=VERSION)
 
-    @_guarded
+    @guarded
     def Handshake(
         self, _request: provider_pb2.ProviderHandshakeRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.ProviderHandshakeResponse:
         return provider_pb2.ProviderHandshakeResponse(accept_secrets=True)
 
-    @_guarded
+    @guarded
     def GetSchema(
         self, _request: provider_pb2.GetSchemaRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.GetSchemaResponse:
         return provider_pb2.GetSchemaResponse(schema=schema_json())
 
-    @_guarded
+    @guarded
     def CheckConfig(
         self, request: provider_pb2.CheckRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.CheckResponse:
-        return _check_response(request.news, check_config(from_struct(request.news)))
+        return check_response(request.news, check_config(from_struct(request.news)))
 
-    @_guarded
+    @guarded
     def DiffConfig(
         self, request: provider_pb2.DiffRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.DiffResponse:
@@ -232,7 +114,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             diffs=changed,
         )
 
-    @_guarded
+    @guarded
     def Configure(
         self, request: provider_pb2.ConfigureRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.ConfigureResponse:
@@ -243,28 +125,28 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
                                       cancelled=self._cancelled)
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
-    @_guarded
+    @guarded
     def Check(
         self, request: provider_pb2.CheckRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.CheckResponse:
         kind = groups.kind_of(request.type)
         if kind is not None:
             props, failed = groups.check(kind, from_struct(request.news))
-            return _check_response(request.news if failed else to_struct(props), failed)
+            return check_response(request.news if failed else to_struct(props), failed)
         spec, failures = envvars.parse(from_struct(request.news))
         if not failures and spec.entries is not None:
             before, _ = envvars.parse(from_struct(request.olds))
             spec = replace(spec, entries=envvars.aligned(spec.entries, before))
-        return _check_response(request.news if failures else to_struct(spec.props()), failures)
+        return check_response(request.news if failures else to_struct(spec.props()), failures)
 
-    @_guarded
+    @guarded
     def Diff(
         self, request: provider_pb2.DiffRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.DiffResponse:
         kind = groups.kind_of(request.type)
         if kind is not None:
             found = groups.diff(kind, from_struct(request.olds), from_struct(request.news))
-            return _diff_response(found, list(request.ignoreChanges))
+            return diff_response(found, list(request.ignoreChanges))
         # Old inputs, not outputs, for the same reason as in Read: per-key secrecy. After
         # the refresh that precedes every update both hold the live env.
         olds = from_struct(request.olds)
@@ -283,12 +165,12 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             self._log.warn(request.urn, f"{request.urn.rsplit('::', 1)[-1]}: the env on "
                                         f"Render is not the one the service runs ({last}); "
                                         "this update deploys it")
-        return _diff_response(found, list(request.ignoreChanges))
+        return diff_response(found, list(request.ignoreChanges))
 
     def _deploying(self) -> bool:
         return self._ops is None or self._ops.settings.deploy_on_change
 
-    @_guarded
+    @guarded
     def Create(
         self, request: provider_pb2.CreateRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.CreateResponse:
@@ -297,7 +179,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             rid = "" if request.preview else self._apply_group(
                 kind, from_struct(request.properties), None)
             return provider_pb2.CreateResponse(id=rid, properties=request.properties)
-        spec = _valid(from_struct(request.properties))
+        spec = valid_spec(from_struct(request.properties))
         if request.preview:
             return provider_pb2.CreateResponse(properties=to_struct(spec.props()))
         applied = self._apply(request.type, request.urn, spec, olds={})
@@ -306,7 +188,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             refresh_before_update=True,
         )
 
-    @_guarded
+    @guarded
     def Update(
         self, request: provider_pb2.UpdateRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.UpdateResponse:
@@ -315,7 +197,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             if not request.preview:
                 self._apply_group(kind, from_struct(request.news), request.id)
             return provider_pb2.UpdateResponse(properties=request.news)
-        spec = _valid(from_struct(request.news))
+        spec = valid_spec(from_struct(request.news))
         olds = from_struct(request.olds)
         if request.preview:
             props = {**spec.props(), **rollout_from(olds).props()}
@@ -339,7 +221,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
                                 "removing it unless it is declared or preserved")
         return applied
 
-    @_guarded
+    @guarded
     def Read(
         self, request: provider_pb2.ReadRequest, _context: grpc.ServicerContext
     ) -> provider_pb2.ReadResponse:
@@ -367,7 +249,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             inputs=to_struct(live.props()), refresh_before_update=True,
         )
 
-    @_guarded
+    @guarded
     def Delete(
         self, request: provider_pb2.DeleteRequest, _context: grpc.ServicerContext
     ) -> empty_pb2.Empty:
@@ -378,7 +260,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         # EnvVarsForService deliberately leaves the service's env untouched (see operations).
         return empty_pb2.Empty()
 
-    @_guarded
+    @guarded
     def Cancel(self, _request: empty_pb2.Empty, _context: grpc.ServicerContext) -> empty_pb2.Empty:
         self._cancelled.set()
         return empty_pb2.Empty()

@@ -119,7 +119,7 @@ def test_a_stale_override_is_refused() -> None:
     ({"groups__shared__name": "bad name {env}"}, "at most the placeholder {stack}"),
     ({"groups__shared__description": ""}, "description must be one non-empty line"),
     ({"keys__REGION__groups": ["nope"]}, "unknown: ['nope']"),
-    ({"keys__REGION__groups": []}, "services must be distinct names"),
+    ({"keys__REGION__groups": []}, "services is empty"),
     ({"secret_files__ca.pem__services": ["api"]}, "give either services or a group"),
     ({"secret_files__ca.pem__group": "nope"}, "group nope is not declared"),
     ({"secret_files__ca.pem__config_key": "JWT_SECRET"}, "config_key must be an upper case"),

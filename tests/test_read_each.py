@@ -31,6 +31,12 @@ class _BrokenForOne:
             raise KeyError(f"value {CANARY} had no key")
         return [_Var("LOG_LEVEL", Secret("info"))]
 
+    def list_secret_files(self, service_id: str) -> Sequence[object]:
+        return []
+
+    def list_env_groups(self) -> Sequence[object]:
+        return []
+
 
 def test_an_unexpected_client_error_marks_only_that_service_unread() -> None:
     stack = desired_stack("production")

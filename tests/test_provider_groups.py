@@ -43,7 +43,9 @@ def recorded() -> Iterator[tuple[Emulator, Recorder]]:
 def stub(recorded: tuple[Emulator, Recorder]) -> Iterator[Stub]:
     emu, _ = recorded
     assert emu.ca_file is not None
-    env = {"RENDER_API_HOST": emu.host_port, "SSL_CERT_FILE": str(emu.ca_file)}
+    # A workspace whose write limit was raised: these tests write far more than 30 a minute.
+    env = {"RENDER_API_HOST": emu.host_port, "SSL_CERT_FILE": str(emu.ca_file),
+           "RENDER_API_WRITES_PER_MINUTE": "6000", "RENDER_API_DEPLOYS_PER_MINUTE": "600"}
     with plugin_process(env) as s:
         configure(s, deploy=False)
         yield s

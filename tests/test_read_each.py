@@ -31,7 +31,7 @@ class _BrokenForOne:
             raise KeyError(f"value {CANARY} had no key")
         return [_Var("LOG_LEVEL", Secret("info"))]
 
-    def list_secret_files(self, service_id: str) -> Sequence[object]:
+    def list_secret_files(self, _service_id: str) -> Sequence[object]:
         return []
 
     def list_env_groups(self) -> Sequence[object]:

@@ -10,10 +10,13 @@ from email.utils import format_datetime
 import pytest
 from client_fixtures import FakeClock, Script, make_client, reply
 
+from envparity.core.errors import EnvparityError
 from envparity.render.ratelimit import (
+    Limits,
     RateLimiter,
     TokenBucket,
     backoff_delay,
+    limits_from_env,
     server_delay,
 )
 
@@ -149,3 +152,18 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     assert backoff_delay(30, jitter=0.0) == 15.0
     assert backoff_delay(30, jitter=0.999999) == pytest.approx(30.0)
     assert 0.5 <= backoff_delay(2, jitter=0.5) < 1.0
+
+
+def test_a_workspaces_own_limits_come_from_the_environment() -> None:
+    assert limits_from_env({}) == Limits(reads=400, writes=30, deploys=10)
+    raised = limits_from_env({"RENDER_API_READS_PER_MINUTE": "1000",
+                              "RENDER_API_WRITES_PER_MINUTE": " 60 "})
+    assert raised == Limits(reads=1000, writes=60, deploys=10)
+    limiter = raised.limiter()
+    assert (limiter.reads.burst, limiter.writes.burst) == (166, 10)
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "fast", "1.5"])
+def test_a_limit_that_is_not_a_positive_whole_number_is_refused(raw: str) -> None:
+    with pytest.raises(EnvparityError, match="RENDER_API_WRITES_PER_MINUTE must be a whole"):
+        limits_from_env({"RENDER_API_WRITES_PER_MINUTE": raw})

@@ -53,7 +53,7 @@ from envparity.render.models import (
     parse_page,
     parse_service,
 )
-from envparity.render.ratelimit import RateLimiter, backoff_delay, server_delay
+from envparity.render.ratelimit import RateLimiter, backoff_delay, limits_from_env, server_delay
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -148,6 +148,8 @@ class RenderClient(EnvGroupCalls):
             )
         if env.get("SSL_CERT_FILE") and "verify" not in kw:
             kw["verify"] = env["SSL_CERT_FILE"]
+        if "limiter" not in kw:
+            kw["limiter"] = limits_from_env(env).limiter()
         return cls(base_url=base_url_from_env(env), api_key=key.value, **kw)
 
     def close(self) -> None:

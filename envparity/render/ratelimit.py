@@ -14,16 +14,21 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Final
+
+from envparity.core.errors import EnvparityError
 
 __all__ = [
     "DEPLOYS_PER_MINUTE_PER_SERVICE",
     "READS_PER_MINUTE",
     "WRITES_PER_MINUTE",
+    "Limits",
     "RateLimiter",
     "TokenBucket",
     "backoff_delay",
+    "limits_from_env",
     "server_delay",
 ]
 
@@ -173,3 +178,39 @@ def _seconds(text: str) -> float | None:
         return None
     return value if math.isfinite(value) else None
 
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Requests per minute Render allows a workspace."""
+
+    reads: int = READS_PER_MINUTE
+    writes: int = WRITES_PER_MINUTE
+    deploys: int = DEPLOYS_PER_MINUTE_PER_SERVICE
+    """Per service."""
+
+    def limiter(self) -> RateLimiter:
+        return RateLimiter(reads_per_minute=self.reads, writes_per_minute=self.writes,
+                           deploys_per_minute=self.deploys)
+
+
+def limits_from_env(env: Mapping[str, str]) -> Limits:
+    """Render's per-minute limits, where a workspace's differ from the published defaults.
+
+    Render counts requests per minute per workspace; a client that stays under the count
+    never meets a 429 storm. Unset variables keep the defaults (400 reads, 30 writes, 10
+    deploys of one service).
+    """
+    found: dict[str, int] = {}
+    for name, what in (("RENDER_API_READS_PER_MINUTE", "reads"),
+                       ("RENDER_API_WRITES_PER_MINUTE", "writes"),
+                       ("RENDER_API_DEPLOYS_PER_MINUTE", "deploys")):
+        raw = env.get(name, "").strip()
+        if not raw:
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            raise EnvparityError(
+                f"{name} must be a whole number of requests per minute, got {raw[:20]!r}",
+                hint=f"unset it for Render's default, or e.g. {name}=60",
+            )
+        found[what] = int(raw)
+    return Limits(**found)

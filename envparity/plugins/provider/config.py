@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from envparity.core.errors import EnvparityError
@@ -21,6 +21,7 @@ from envparity.core.secret import Secret
 from envparity.plugins.provider.envvars import CheckFailure
 from envparity.plugins.provider.props import Prop, is_unknown, unseal
 from envparity.render.endpoint import DEFAULT_BASE_URL, api_key_from, base_url_from_env
+from envparity.render.ratelimit import Limits, limits_from_env
 
 __all__ = [
     "DEFAULT_DEPLOY_TIMEOUT",
@@ -48,6 +49,8 @@ class Settings:
     deploy_on_change: bool = True
     clear_cache: bool = False
     deploy_timeout: float = DEFAULT_DEPLOY_TIMEOUT
+    limits: Limits = field(default_factory=Limits)
+    """Render's per-minute limits (`RENDER_API_READS_PER_MINUTE`, `..._WRITES_...`)."""
 
     def require_key(self) -> Secret:
         if self.api_key is None:
@@ -127,4 +130,5 @@ def settings_from(
         deploy_on_change=(get("deployOnChange") or "true").lower() == "true",
         clear_cache=get("clearCacheOnServiceUpdateDeployments") == "clear",
         deploy_timeout=deploy_timeout(env),
+        limits=limits_from_env(env),
     )

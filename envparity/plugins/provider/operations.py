@@ -59,7 +59,8 @@ _MAX_POLL = 15.0
 
 def render_client(settings: Settings) -> RenderClient:
     return RenderClient(
-        base_url=settings.base_url, api_key=settings.require_key(), verify=settings.verify
+        base_url=settings.base_url, api_key=settings.require_key(), verify=settings.verify,
+        limiter=settings.limits.limiter(),
     )
 
 

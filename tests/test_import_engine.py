@@ -74,7 +74,8 @@ def test_two_imports_give_clean_previews_encrypted_secrets_and_reported_differen
     staging = envparity(env, "preview", "--stack", "staging", "--expect-no-changes")
     outputs.append(staging.stdout + staging.stderr)
     assert staging.returncode == 0, outputs[-1]
-    assert "3 unchanged" in staging.stdout
+    # The stack, the program's explicit provider (imported under it) and the two services.
+    assert "4 unchanged" in staging.stdout
     production = envparity(env, "preview", "--stack", "production")
     outputs.append(production.stdout + production.stderr)
     # The one drift the import could not carry over: the direct-host DATABASE_URL.

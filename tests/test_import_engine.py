@@ -80,7 +80,9 @@ def test_two_imports_give_clean_previews_encrypted_secrets_and_reported_differen
     outputs.append(production.stdout + production.stderr)
     # The one drift the import could not carry over: the direct-host DATABASE_URL.
     assert production.returncode == 2
-    assert "[supabase-direct-host]" in production.stderr
+    # The preview's report (stdout) carries check's refusal, and pulumi is not run.
+    assert "[supabase-direct-host]" in production.stdout
+    assert "pulumi preview did not run: envparity check refuses the stack" in production.stdout
 
     before = {p: p.read_bytes() for p in project.rglob("*")
               if p.is_file() and ".state" not in p.parts}

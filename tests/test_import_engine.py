@@ -74,12 +74,15 @@ def test_two_imports_give_clean_previews_encrypted_secrets_and_reported_differen
     staging = envparity(env, "preview", "--stack", "staging", "--expect-no-changes")
     outputs.append(staging.stdout + staging.stderr)
     assert staging.returncode == 0, outputs[-1]
-    assert "3 unchanged" in staging.stdout
+    # The stack, the program's explicit provider (imported under it) and the two services.
+    assert "4 unchanged" in staging.stdout
     production = envparity(env, "preview", "--stack", "production")
     outputs.append(production.stdout + production.stderr)
     # The one drift the import could not carry over: the direct-host DATABASE_URL.
     assert production.returncode == 2
-    assert "[supabase-direct-host]" in production.stderr
+    # The preview's report (stdout) carries check's refusal, and pulumi is not run.
+    assert "[supabase-direct-host]" in production.stdout
+    assert "pulumi preview did not run: envparity check refuses the stack" in production.stdout
 
     before = {p: p.read_bytes() for p in project.rglob("*")
               if p.is_file() and ".state" not in p.parts}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -250,6 +251,13 @@ def props(env: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def stub(emu: Emulator) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    with provider_stub(emu) as found:
+        yield found
+
+
+@contextmanager
+def provider_stub(emu: Emulator) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    """The provider served over gRPC, configured for `emu`."""
     provider = RenderProvider(client_factory=lambda s: RenderClient(
         base_url=emu.base_url, api_key=s.require_key()), sleep=lambda _: None)
     server, port = serve(provider)
@@ -304,3 +312,28 @@ def test_a_failed_deploy_keeps_the_written_state_in_the_engine(
     assert rollout_from(kept).last_status == "build_failed"
     assert rollout_from(kept).deployed == env_digest(spec(OLD_ENV))
     assert parse(kept)[0] == spec({"A": "2", "S": CANARY})
+
+
+@pytest.mark.parametrize(("env_changed", "deployed"), [
+    ("2026-11-19T00:00:00Z", True),  # before the live deploy: the service runs this env
+    ("2026-11-21T00:00:00Z", False),  # after it: the env on Render was never deployed
+])
+def test_an_import_records_the_env_as_deployed_only_when_the_live_deploy_carries_it(
+    env_changed: str, deployed: bool,
+) -> None:
+    world = seed(api=OLD_ENV)
+    world["services"][0].update(createdAt="2026-11-01T00:00:00Z", updatedAt=env_changed,
+                                deploys=[{"status": "live", "trigger": "new_commit",
+                                          "createdAt": "2026-11-20T09:00:00Z",
+                                          "finishedAt": "2026-11-20T09:04:00Z"}])
+    with running_emulator(world) as emu, provider_stub(emu) as imported:
+        # `pulumi import` reads with no inputs and no state, then diffs what it read.
+        read = imported.Read(provider_pb2.ReadRequest(id=API_SERVICE, urn=URN, type=TYPE))
+        diff = imported.Diff(provider_pb2.DiffRequest(
+            urn=URN, olds=read.properties, old_inputs=read.inputs, news=read.inputs))
+    rollout = rollout_from(from_struct(read.properties))
+    assert rollout.pending(parse(from_struct(read.inputs))[0]) is not deployed
+    if deployed:
+        assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    else:
+        assert dict(diff.detailedDiff).keys() == {"lastDeploy"}

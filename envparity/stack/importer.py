@@ -30,13 +30,15 @@ from envparity.core.yamldoc import YamlProblem, parse_yaml
 from envparity.render.client import RenderClient
 from envparity.render.models import Service
 from envparity.stack.config import read_stack_config, uses_local_backend
-from envparity.stack.toolchain import pulumi_env
+from envparity.stack.pinning import PROVIDER_NAME, provider_inputs
+from envparity.stack.toolchain import RENDER_PLUGIN_VERSION, pulumi_env
 
 __all__ = [
     "RESOURCE_TYPE",
     "apply_config",
     "catalog_text",
     "ensure_stack",
+    "import_spec",
     "import_state",
     "read_catalog_doc",
     "read_observed",
@@ -48,6 +50,9 @@ RESOURCE_TYPE: Final = "render:services:EnvVarsForService"
 _TIMEOUT: Final = 300.0
 # How Pulumi's state marks a secret value (the signature key of its secret envelope).
 _SECRET_SIG: Final = "4dabf18193072939515e22adb298388d"  # noqa: S105
+_SECRET_MARK: Final = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a marker
+_PROVIDER_TYPE: Final = "pulumi:providers:render"
+_PROVIDER_SUFFIX: Final = f"::{_PROVIDER_TYPE}::{PROVIDER_NAME}"
 _HEADER: Final = ("# The shared catalog: every service and env key, declared once for all "
                   "stacks.\n"
                   "# Written by `envparity import`; confirm each guessed type and secret flag.\n")
@@ -221,27 +226,54 @@ def import_state(
 ) -> list[str]:
     """`pulumi import` each service's env resource; returns the names newly imported.
 
-    The import file names only the type, name and id, never a value. `plain` names, per
-    service, the keys the program declares in plaintext: see `_declassify`.
+    The resources are imported under the explicit provider the program declares (created
+    here from the stack's `render:*` config when the state lacks it), so the next preview
+    neither creates a provider nor moves a resource onto it. The import file names no env
+    value; it carries the provider's config, `render:apiKey` among it, so it goes to pulumi
+    on stdin. `plain` names, per service, the keys the program declares in plaintext: see
+    `_declassify`.
     """
-    urns = _pulumi(repo, ["stack", "export", "--stack", stack])
-    have = urns.stdout if urns.returncode == 0 else ""
-    todo = {n: i for n, i in service_ids.items() if f"{RESOURCE_TYPE}::{n}\"" not in have}
+    exported = _pulumi(repo, ["stack", "export", "--stack", stack])
+    state = json.loads(exported.stdout) if exported.returncode == 0 and exported.stdout else {}
+    urns = {str(r.get("urn", "")) for r in state.get("deployment", {}).get("resources") or ()}
+    todo = {n: i for n, i in service_ids.items()
+            if not any(u.endswith(f"::{RESOURCE_TYPE}::{n}") for u in urns)}
     if not todo:
         return []
-    spec = {"resources": [{"type": RESOURCE_TYPE, "name": n, "id": i}
-                          for n, i in sorted(todo.items())]}
-    with tempfile.TemporaryDirectory() as tmp:
-        file = Path(tmp) / "import.json"
-        file.write_text(json.dumps(spec), encoding="utf-8")
-        done = _pulumi(repo, ["import", "--stack", stack, "--file", str(file), "--yes",
-                              "--generate-code=false", "--protect=false", "--skip-preview"])
+    spec = import_spec(todo, config=stack_config(repo, stack),
+                       provider_urn=next((u for u in urns if u.endswith(_PROVIDER_SUFFIX)), None))
+    done = _pulumi(repo, ["import", "--stack", stack, "--file", "/dev/stdin", "--yes",
+                          "--generate-code=false", "--protect=false", "--skip-preview"],
+                   stdin=json.dumps(spec))
     if done.returncode != 0:
         raise EnvparityError(f"pulumi import into stack {stack} failed: "
                              f"{_last_line(done.stderr)}",
                              hint="the config was written; rerun the import to retry")
     _declassify(repo, stack, {n: plain.get(n, set()) for n in todo})
     return sorted(todo)
+
+
+def import_spec(
+    service_ids: Mapping[str, str], *, config: Mapping[str, ConfigValue],
+    provider_urn: str | None,
+) -> dict[str, Any]:
+    """Pulumi's import file: each service under the program's provider, which is named by
+    its URN when the state holds it and otherwise declared with the program's inputs."""
+    resources: list[dict[str, Any]] = [
+        {"type": RESOURCE_TYPE, "name": n, "id": i, "provider": PROVIDER_NAME}
+        for n, i in sorted(service_ids.items())
+    ]
+    if provider_urn is not None:
+        return {"nameTable": {PROVIDER_NAME: provider_urn}, "resources": resources}
+    inputs: dict[str, Any] = {
+        key: {_SECRET_SIG: _SECRET_MARK, "plaintext": json.dumps(value.reveal())}
+        if isinstance(value, Secret) else value
+        for key, value in provider_inputs(config).items()
+    }
+    inputs["version"] = RENDER_PLUGIN_VERSION
+    provider = {"type": _PROVIDER_TYPE, "name": PROVIDER_NAME, "version": RENDER_PLUGIN_VERSION,
+                "inputs": inputs}
+    return {"resources": [provider, *resources]}
 
 
 def _plain_values(props: Any, keys: set[str]) -> None:

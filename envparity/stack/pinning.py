@@ -21,7 +21,7 @@ from typing import Final
 
 import pulumi
 
-from envparity.core.secret import reveal
+from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.stackvalues import ConfigValue
 from envparity.stack.toolchain import RENDER_PLUGIN_VERSION
 
@@ -30,6 +30,7 @@ __all__ = [
     "PROVIDER_NAME",
     "ambient_plugin_problem",
     "missing_plugin_problem",
+    "provider_inputs",
     "render_provider",
 ]
 
@@ -90,18 +91,26 @@ def missing_plugin_problem(repo: Path, environ: Mapping[str, str] | None = None)
     )
 
 
+def provider_inputs(config: Mapping[str, ConfigValue]) -> dict[str, EnvValue]:
+    """The explicit provider's inputs from the stack's `render:*` config, secrets kept
+    `Secret`; `envparity import` creates the provider in the state with exactly these."""
+    return {
+        name.removeprefix(_PREFIX): Secret(reveal(entry.value)) if entry.secret
+        else reveal(entry.value)
+        for name, entry in sorted(config.items()) if name.startswith(_PREFIX)
+    }
+
+
 def render_provider(config: Mapping[str, ConfigValue], *, repo: Path) -> pulumi.ProviderResource:
     """The explicit provider, configured from the stack's `render:*` config as the
     default provider would be (an explicit provider reads no stack config itself)."""
     problem = missing_plugin_problem(repo) or ambient_plugin_problem()
     if problem:
         raise pulumi.RunError(problem)
-    props: dict[str, object] = {}
-    for name, entry in sorted(config.items()):
-        if name.startswith(_PREFIX):
-            plain = reveal(entry.value)
-            key = name.removeprefix(_PREFIX)
-            props[key] = pulumi.Output.secret(plain) if entry.secret else plain
+    props: dict[str, object] = {
+        key: pulumi.Output.secret(value.reveal()) if isinstance(value, Secret) else value
+        for key, value in provider_inputs(config).items()
+    }
     return pulumi.ProviderResource(
         "render", PROVIDER_NAME, props,
         pulumi.ResourceOptions(

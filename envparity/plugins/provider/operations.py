@@ -35,6 +35,7 @@ from envparity.plugins.provider.envvars import (
 from envparity.plugins.provider.props import PropMap
 from envparity.plugins.provider.rollout import (
     FAILED,
+    NOT_DEPLOYED,
     Rollout,
     env_digest,
     is_final,
@@ -240,16 +241,24 @@ class EnvVarsOperations:
         return status
 
     def read(
-        self, service_id: str, old: EnvSpec, rollout: Rollout
+        self, service_id: str, old: EnvSpec | None, rollout: Rollout
     ) -> tuple[EnvSpec, Rollout] | None:
-        """The live env in the state's shape, and deploys brought up to date; None: gone."""
+        """The live env in the state's shape, and deploys brought up to date; None: gone.
+
+        `old` is None for an import: Render's deploy history then says whether the env
+        found is the one the service runs, as for a create.
+        """
         client = self.client()
         try:
             live = client.list_env_vars(service_id)
         except RenderNotFound:
             return None
-        found = observed(old, service_id, [(v.key, v.value) for v in live])
-        if rollout.deployed is None:
+        found = observed(old or EnvSpec(service_id, None), service_id,
+                         [(v.key, v.value) for v in live])
+        if old is None:
+            runs = runs_its_env(client.get_service(service_id), client.list_deploys(service_id))
+            rollout = Rollout(deployed=env_digest(found) if runs else NOT_DEPLOYED)
+        elif rollout.deployed is None:
             # A state written before deploys were tracked: what it held was deployed.
             rollout = Rollout(deployed=env_digest(old if old.entries is not None else found))
         if rollout.last_id and not is_final(rollout.last_status):

@@ -23,6 +23,7 @@ __all__ = [
     "DEPLOYED_ENV",
     "FAILED",
     "LAST_DEPLOY",
+    "NOT_DEPLOYED",
     "WENT_LIVE",
     "Rollout",
     "env_digest",
@@ -32,6 +33,8 @@ __all__ = [
 
 DEPLOYED_ENV: Final = "deployedEnv"
 LAST_DEPLOY: Final = "lastDeploy"
+NOT_DEPLOYED: Final = "none"
+"""`deployedEnv` of an imported env no live deploy carried: it matches no env's digest."""
 # `deactivated`: it went live, then a newer deploy replaced it.
 WENT_LIVE: Final = frozenset({"live", "deactivated"})
 FAILED: Final = frozenset({"build_failed", "update_failed", "canceled", "pre_deploy_failed"})

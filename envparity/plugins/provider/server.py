@@ -236,10 +236,12 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         # The inputs say which keys are secret one by one; the outputs' `envVars` is one
         # secret as a whole (the program's additional_secret_outputs) and would make
         # every key secret, so every plain value would then differ from the program's.
-        # Which deploy ran which env is kept only in the outputs.
+        # Which deploy ran which env is kept only in the outputs. `pulumi import` reads with
+        # no state at all: there is no old env then, not an empty one.
         outputs = from_struct(request.properties)
-        old, _ = envvars.parse(from_struct(request.inputs) or outputs)
-        service_id = old.service_id or request.id
+        state = from_struct(request.inputs) or outputs
+        old = envvars.parse(state)[0] if state else None
+        service_id = (old and old.service_id) or request.id
         found = self._operations(request.type).read(service_id, old, rollout_from(outputs))
         if found is None:
             return provider_pb2.ReadResponse(id="")

@@ -46,7 +46,8 @@ lint: venv
 # in pyproject.toml). `make test` runs everything and is what CI runs.
 unit: venv
 	@echo "==> pytest (fast lane)"
-	@$(VENV)/bin/pytest -q -n 2 -m "not engine and not postgres and not actionlint"
+	@$(VENV)/bin/pytest -q -n 2 --hypothesis-profile=fast \
+		-m "not engine and not postgres and not actionlint"
 
 test: setup lint
 	@echo "==> pytest"

@@ -9,6 +9,9 @@ from envparity.stack.keyfile import FINGERPRINT_KEY_ENV
 
 # No per-example deadline: on a loaded machine a slow example is not a failing one.
 settings.register_profile("envparity", deadline=None)
+# The fast lane (`make unit`, `--hypothesis-profile=fast`) tries fewer examples per property;
+# `make test` and CI try the full default.
+settings.register_profile("fast", deadline=None, max_examples=15)
 settings.load_profile("envparity")
 
 

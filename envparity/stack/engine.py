@@ -64,7 +64,9 @@ def _counts(summary: Mapping[Any, int]) -> dict[str, int]:
     return {str(getattr(op, "value", op)): n for op, n in summary.items()}
 
 
-def _workspace_stack(stack: str, *, repo: Path, refused: program.Refusal) -> auto.Stack:
+def _workspace_stack(
+    stack: str, *, repo: Path, refused: program.Refusal, live: program.LiveEnv | None = None
+) -> auto.Stack:
     binary = pulumi_bin(repo)
     if not binary.exists():
         raise EnvparityError(f"{binary} is missing", hint="run `make setup`")
@@ -79,7 +81,7 @@ def _workspace_stack(stack: str, *, repo: Path, refused: program.Refusal) -> aut
     )
 
     def inline() -> None:
-        program.run(repo=repo, live_reader=program.read_render, refused=refused)
+        program.run(live, repo=repo, live_reader=program.read_render, refused=refused)
 
     try:
         return auto.select_stack(
@@ -113,10 +115,11 @@ def _failure(
 
 
 def _drive(
-    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R]
+    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R], *,
+    live: program.LiveEnv | None = None,
 ) -> _R:
     refusals: list[EnvparityError] = []
-    ws_stack = _workspace_stack(stack, repo=repo, refused=refusals.append)
+    ws_stack = _workspace_stack(stack, repo=repo, refused=refusals.append, live=live)
     try:
         return action(ws_stack)
     except auto.CommandError as exc:
@@ -124,18 +127,19 @@ def _drive(
 
 
 def preview(
-    stack: str, *, repo: Path, refresh: bool = True,
+    stack: str, *, repo: Path, refresh: bool = True, live: program.LiveEnv | None = None,
     on_output: Printer | None = None, on_event: EventSink | None = None,
 ) -> EngineResult:
     """`pulumi preview` of one stack; refreshes first so hand edits on Render show up.
 
-    `changed` on the result answers `--expect-no-changes` without treating proposed
-    changes as an engine failure.
+    `live`, every service's env as the caller just read it, spares the program reading
+    Render again. `changed` on the result answers `--expect-no-changes` without treating
+    proposed changes as an engine failure.
     """
     result = _drive("preview", stack, repo, lambda ws: ws.preview(
         refresh=refresh, diff=True, on_output=on_output,
         on_event=_events(on_output, on_event), color="never",
-    ))
+    ), live=live)
     return EngineResult(stack, _counts(result.change_summary), result.stdout)
 
 

@@ -56,11 +56,30 @@ class Fleet:
         })
 
 
+def _language_host(project: Path) -> Path:
+    """A `pulumi-language-python` that runs this tree's program, first on PATH.
+
+    The one `make setup` writes beside pulumi runs the checkout it was set up from; a
+    benchmark of another tree (a worktree, a copy) must run its own program.
+    """
+    bin_dir = project / ".bench-bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    host = bin_dir / "pulumi-language-python"
+    host.write_text(
+        "#!/bin/sh\n# envparity stand-in language host, for the benchmark's own tree\n"
+        f"PYTHONPATH='{REPO}'${{PYTHONPATH:+:$PYTHONPATH}} "
+        f"exec '{REPO / '.venv' / 'bin' / 'python'}' -m envparity.plugins.langhost \"$@\"\n",
+        encoding="utf-8")
+    host.chmod(0o755)
+    return bin_dir
+
+
 def project_env(project: Path, **extra: str) -> dict[str, str]:
     """This tree's envparity and pulumi, the project's own backend and passphrase."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("RENDER_", "PULUMI_", "ENVPARITY_"))}
     env.update({
+        "PATH": f"{_language_host(project)}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": str(REPO),
         "ENVPARITY_REPO": str(project),
         "ENVPARITY_FINGERPRINT_KEY": "bench-fingerprint-key",
@@ -102,7 +121,7 @@ def write_project(
     project: Path, *, services: int, keys: int, stacks: Sequence[str], env: Mapping[str, str]
 ) -> None:
     """Catalog, program and stack files for `services` x `keys` in each of `stacks`."""
-    project.mkdir(parents=True)
+    project.mkdir(parents=True, exist_ok=True)
     (project / "stacks").mkdir()
     for name in (".tools", ".venv", ".pulumi-home"):
         (project / name).symlink_to((REPO / name).resolve())

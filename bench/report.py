@@ -41,7 +41,7 @@ def _program_share(fleet: Mapping[str, Any]) -> dict[str, float] | None:
     if not rows:
         return None
     parts = ("startup", "imports", "body", "validate", "declare", "read_render")
-    median = {p: sorted(r.get(p, 0.0) for r in rows)[len(rows) // 2] for p in parts}
+    median = {p: float(sorted(r.get(p, 0.0) for r in rows)[len(rows) // 2]) for p in parts}
     preview = float(_cmd(fleet, "pulumi_preview")["wall"])
     own = median["validate"] + median["declare"]
     return {**median, "preview": preview, "own": own, "share": own / preview,

@@ -69,6 +69,8 @@ def _summary(runs: Sequence[Run]) -> dict[str, Any]:
         "limited": max(r.limited for r in runs),
         "max_per_service": max(last.per_service.values(), default=0),
         "services_touched": len(last.per_service),
+        # What a failed run printed last, so that a failure in a long run can be explained.
+        "failures": [r.output[-1500:] for r in runs if r.exit_code != 0],
     }
 
 

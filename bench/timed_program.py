@@ -59,6 +59,7 @@ _target = os.environ.get("ENVPARITY_BENCH_TIMINGS")
 if _target:
     with open(_target, "a", encoding="utf-8") as out:
         out.write(json.dumps({
-            "startup": _STARTUP, "imports": _IMPORTED - _BEGIN, "body": _END - _BODY,
+            "module": program.__file__, "startup": _STARTUP, "imports": _IMPORTED - _BEGIN,
+            "body": _END - _BODY,
             **_spent,
         }) + "\n")

@@ -82,6 +82,13 @@ def test_an_up_of_one_hand_edited_key_writes_and_deploys_once(
     assert (one["writes"], one["deploys"]) == (1, 1)
 
 
+def test_pulumi_runs_the_program_of_the_tree_under_test(results: dict[str, object]) -> None:
+    fleets = results["fleets"]
+    assert isinstance(fleets, list)
+    modules = {row["module"] for row in fleets[0]["program"]}
+    assert modules == {str(repo_root() / "envparity" / "stack" / "program.py")}
+
+
 def test_the_report_has_the_table_the_targets_and_a_png(results: dict[str, object]) -> None:
     text = results["markdown"]
     assert isinstance(text, str)

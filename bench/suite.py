@@ -164,7 +164,10 @@ def machine() -> dict[str, Any]:
     version = subprocess.run([str(PULUMI), "version"], capture_output=True, text=True,
                              check=False).stdout.strip()
     load = Path("/proc/loadavg").read_text().split()[:3]
-    return {"cores": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1), "cpu": cpu,
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    return {"commit": commit or "unknown", "cores": os.cpu_count(),
+            "memory_gib": round(mem_kib / 2**20, 1), "cpu": cpu,
             "python": platform.python_version(), "pulumi": version,
             "kernel": platform.release(), "load_at_start": load}
 

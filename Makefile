@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # the checkout it was made in, so a moved or copied checkout installs itself again.
 STAMP := $(VENV)/.installed-$(shell (cat pyproject.toml; pwd) | sha256sum | cut -c1-16)
 
-.PHONY: setup venv toolchain actionlint postgres stacks test lint unit demo clean
+.PHONY: setup venv toolchain actionlint postgres stacks test lint unit demo bench clean
 
 setup: venv toolchain actionlint postgres stacks
 
@@ -55,6 +55,13 @@ test: setup lint
 
 demo: setup
 	@$(VENV)/bin/envparity demo
+
+# Not part of `make test`: about 30 minutes on 2 cores. Options go through BENCH_ARGS, e.g.
+# `make bench BENCH_ARGS="--services 2,10 --runs 5"` (see `python -m bench.suite --help`).
+bench: toolchain
+	@echo "==> benchmark (writes docs/benchmarks.md, .json and .png)"
+	@$(PY) -m bench.suite $(BENCH_ARGS)
+	@$(PY) -m bench.report
 
 clean:
 	rm -rf .state .pulumi-home .tools $(VENV)

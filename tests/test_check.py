@@ -22,9 +22,11 @@ from model_fixtures import (
 
 from envparity.cli.main import main
 from envparity.core.errors import EnvparityError
+from envparity.core.findings import Severity
 from envparity.core.secret import reveal
 from envparity.stack import config as stackconfig
 from envparity.stack.config import ensure_local_stacks, read_stack_config
+from envparity.stack.loader import load_all
 
 pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
 
@@ -98,6 +100,18 @@ BREAKS = {
                              ("Pulumi.production.yaml", "envparity:DATABASE_URL",
                               "supabase-direct-host")),
 }
+
+
+def test_load_all_hands_back_the_catalog_and_ignores_stack_files_outside_it(
+    project: Path,
+) -> None:
+    # A stray stack file pulumi cannot read: started early with the others, never awaited.
+    (project / "Pulumi.stray.yaml").write_text("config: {}\n")
+    catalog, desired, findings = load_all(project, environ=clean_environ())
+    assert catalog.stacks == ("staging", "production")
+    assert sorted(desired) == ["production", "staging"]
+    assert all(d is not None for d in desired.values())
+    assert [f for f in findings if f.severity is Severity.ERROR] == []
 
 
 def _findings(out: str) -> set[tuple[str, str, str]]:

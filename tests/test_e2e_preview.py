@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,19 @@ def test_the_incidents_fix_names_exactly_the_four_keys_and_no_secret(
     assert len(secrets) > 10
     leaked = [s for s in secrets if s in shown]
     assert not leaked, "a secret value reached the preview"
+
+
+def test_render_is_read_once_for_both_the_document_and_pulumis_program(
+    incident: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The stack has no resources in its state yet, so pulumi's refresh reads nothing.
+    incident.emu.clear_requests()
+    code, text, err = _run("text", capsys)
+    assert code == 0, text + err
+    reads = Counter(r.path.removeprefix("/v1").split("/")[2] for r in incident.emu.requests
+                    if r.method == "GET" and r.path.endswith("/env-vars"))
+    ids = [s.service_id for s in incident.desired("production").services]
+    assert {i: reads[i] for i in ids} == dict.fromkeys(ids, 1)
 
 
 def test_a_key_added_by_hand_is_named_and_its_value_never_shown(

@@ -135,3 +135,15 @@ def test_enforced_write_limit(emu: Emulator) -> None:
         assert api.get("/users").status_code == 200  # GETs have their own bucket
     assert "K30" not in emu.env_vars(API_ID)
     assert "K29" in emu.env_vars(API_ID)
+
+
+def test_reset_rate_limits_gives_a_fresh_minute(emu: Emulator) -> None:
+    emu.faults.enforce_rate_limits = True
+    with client(emu) as api:
+        for i in range(30):
+            api.put(f"/services/{API_ID}/env-vars/K{i}", json={"value": "v"})
+        assert api.put(f"/services/{API_ID}/env-vars/OVER", json={"value": "v"}).status_code == 429
+        emu.reset_rate_limits()
+        again = api.put(f"/services/{API_ID}/env-vars/AGAIN", json={"value": "v"})
+        assert again.status_code == 200
+        assert again.headers["Ratelimit-Remaining"] == "29"

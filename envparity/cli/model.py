@@ -138,8 +138,8 @@ def run_check(args: argparse.Namespace) -> int:
     repo = _repo(args)
     try:
         if args.all:
-            stacks = list(load_catalog(repo).stacks)
-            findings = load_all(repo)[1]
+            catalog, _, findings = load_all(repo)
+            stacks = list(catalog.stacks)
         else:
             stacks = [args.stack]
             findings = _one_stack(repo, args.stack)[1]

@@ -75,7 +75,10 @@ def _previous(
     return build_desired(catalog, before, config), []
 
 
-def _pulumi(args: argparse.Namespace, report: PreviewReport, *, repo: Path) -> PulumiRun:
+def _pulumi(
+    args: argparse.Namespace, report: PreviewReport, *, repo: Path,
+    live: Mapping[str, Mapping[str, Secret]],
+) -> PulumiRun:
     if report.check:
         return PulumiRun(ran=False, note="envparity check refuses the stack")
     if any(s.error is not None for s in report.services):
@@ -85,7 +88,7 @@ def _pulumi(args: argparse.Namespace, report: PreviewReport, *, repo: Path) -> P
     lines: list[str] = []
     try:
         result = engine_run("preview", lambda: engine.preview(
-            args.stack, repo=repo, refresh=args.refresh,
+            args.stack, repo=repo, refresh=args.refresh, live=live,
             on_output=lambda line: lines.append(line.rstrip("\n"))))
     except EnvparityError as exc:
         # The first line says what failed; the rest (pulumi's stderr) goes with its output.
@@ -109,8 +112,11 @@ def _emit(text: str, args: argparse.Namespace, *, report: PreviewReport) -> None
     sys.stdout.write(render_preview(report.to_dict(), "text"))
 
 
-def build_report(args: argparse.Namespace, repo: Path) -> PreviewReport:
-    """The model: declaration (judged, never refused), Render now, the previous stack."""
+def build_report(
+    args: argparse.Namespace, repo: Path
+) -> tuple[PreviewReport, dict[str, Mapping[str, Secret]]]:
+    """The model: declaration (judged, never refused), Render now, the previous stack; and
+    each service's env as read, which Pulumi's preview gets instead of reading it again."""
     catalog = load_catalog(repo)
     with ThreadPoolExecutor(max_workers=2) as pool:
         config_job = pool.submit(read_stack_config, args.stack, repo=repo)
@@ -120,9 +126,10 @@ def build_report(args: argparse.Namespace, repo: Path) -> PreviewReport:
     findings: list[Finding] = stack_findings(catalog, args.stack, config,
                                              location=stack_file(args.stack))
     desired = build_desired(catalog, args.stack, config)
-    return build_preview(
+    live = _read_render(desired, config)
+    report = build_preview(
         desired,
-        _read_render(desired, config),
+        live,
         settings=catalog.review,
         check=[f for f in findings if f.severity is Severity.ERROR],
         previous=previous,
@@ -130,12 +137,15 @@ def build_report(args: argparse.Namespace, repo: Path) -> PreviewReport:
         fingerprint_key=fingerprint_key(),
         notes=notes,
     )
+    read = {svc.name: env for svc, env in zip(desired.services, live, strict=True)
+            if not isinstance(env, ReadError)}
+    return report, read
 
 
 def run_preview(args: argparse.Namespace) -> int:
     repo = repo_root()
-    report = build_report(args, repo)
-    report = replace(report, pulumi=_pulumi(args, report, repo=repo))
+    report, live = build_report(args, repo)
+    report = replace(report, pulumi=_pulumi(args, report, repo=repo, live=live))
     _emit(render_preview(report.to_dict(), args.format), args, report=report)
     changed = report.changed or report.pulumi.changed
     if args.expect_no_changes and report.exit_code is ExitCode.CLEAN and changed:

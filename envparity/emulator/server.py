@@ -16,7 +16,7 @@ from envparity.emulator.faults import Faults
 from envparity.emulator.shapes import deploy_json
 from envparity.emulator.state import Store
 from envparity.emulator.tls import make_server_context
-from envparity.emulator.wire import EmulatorHTTPServer, Exchange, RequestRecord
+from envparity.emulator.wire import EmulatorHTTPServer, Exchange, RateWindows, RequestRecord
 
 __all__ = ["Emulator", "EmulatorOptions", "running_emulator"]
 
@@ -131,6 +131,15 @@ class Emulator:
     def clear_requests(self) -> None:
         with self._log_lock:
             self._requests.clear()
+
+    def reset_rate_limits(self) -> None:
+        """Start every per-minute rate window afresh, as if the last request were long ago.
+
+        Benchmarks run commands back to back that a scheduler would run hours apart; each
+        should meet Render's limits with a whole minute's budget, not the previous one's rest.
+        """
+        if self._server is not None:
+            self._server.rates = RateWindows(clock=self._server.rates.clock)
 
     def _on_exchange(self, record: RequestRecord, exchange: Exchange) -> None:
         with self._log_lock:

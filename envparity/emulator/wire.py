@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from envparity.emulator.faults import Faults
     from envparity.emulator.state import Store
 
-__all__ = ["EmulatorHTTPServer", "Exchange", "RequestRecord"]
+__all__ = ["EmulatorHTTPServer", "Exchange", "RateWindows", "RequestRecord"]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 _WINDOW_SECONDS = 60.0

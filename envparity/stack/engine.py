@@ -67,7 +67,7 @@ def _counts(summary: Mapping[Any, int]) -> dict[str, int]:
 
 def _workspace_stack(
     stack: str, *, repo: Path, refused: program.Refusal,
-    extra_env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None, live: program.LiveEnv | None = None,
 ) -> auto.Stack:
     binary = pulumi_bin(repo)
     if not binary.exists():
@@ -83,7 +83,7 @@ def _workspace_stack(
     )
 
     def inline() -> None:
-        program.run(repo=repo, live_reader=program.read_render,
+        program.run(live, repo=repo, live_reader=program.read_render,
                     service_reader=program.read_services, refused=refused)
 
     try:
@@ -135,11 +135,12 @@ def _lock_hint(stack: str, repo: Path) -> str:
 
 
 def _drive(
-    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R],
-    extra_env: Mapping[str, str] | None = None,
+    verb: str, stack: str, repo: Path, action: Callable[[auto.Stack], _R], *,
+    extra_env: Mapping[str, str] | None = None, live: program.LiveEnv | None = None,
 ) -> _R:
     refusals: list[EnvparityError] = []
-    ws_stack = _workspace_stack(stack, repo=repo, refused=refusals.append, extra_env=extra_env)
+    ws_stack = _workspace_stack(stack, repo=repo, refused=refusals.append, extra_env=extra_env,
+                                live=live)
     try:
         return action(ws_stack)
     except auto.CommandError as exc:
@@ -147,18 +148,19 @@ def _drive(
 
 
 def preview(
-    stack: str, *, repo: Path, refresh: bool = True,
+    stack: str, *, repo: Path, refresh: bool = True, live: program.LiveEnv | None = None,
     on_output: Printer | None = None, on_event: EventSink | None = None,
 ) -> EngineResult:
     """`pulumi preview` of one stack; refreshes first so hand edits on Render show up.
 
-    `changed` on the result answers `--expect-no-changes` without treating proposed
-    changes as an engine failure.
+    `live`, every service's env as the caller just read it, spares the program reading
+    Render again. `changed` on the result answers `--expect-no-changes` without treating
+    proposed changes as an engine failure.
     """
     result = _drive("preview", stack, repo, lambda ws: ws.preview(
         refresh=refresh, diff=True, on_output=on_output,
         on_event=_events(on_output, on_event), color="never",
-    ))
+    ), live=live)
     return EngineResult(stack, _counts(result.change_summary), result.stdout)
 
 

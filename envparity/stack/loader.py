@@ -34,20 +34,25 @@ def desired_from(
 
 def load_all(
     repo: Path, *, environ: Mapping[str, str] | None = None
-) -> tuple[dict[str, DesiredStack | None], list[Finding]]:
-    """Every stack of the catalog, checked one by one and against each other."""
-    catalog = load_catalog(repo)
-    present = [s for s in catalog.stacks if (repo / stack_file(s)).is_file()]
+) -> tuple[Catalog, dict[str, DesiredStack | None], list[Finding]]:
+    """Every stack of the catalog, checked one by one and against each other; with the
+    catalog they were checked against, so that callers need not parse it again."""
+    on_disk = {p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+               for p in repo.glob("Pulumi.*.yaml")}
+    # Each read is one pulumi process (~0.5 s) and stacks are independent: start them all,
+    # then parse the catalog (as slow for a large one) while they decrypt.
+    with ThreadPoolExecutor(max_workers=max(1, len(on_disk))) as pool:
+        jobs = {s: pool.submit(read_stack_config, s, repo=repo, environ=environ)
+                for s in sorted(on_disk)}
+        catalog = load_catalog(repo)
+        present = [s for s in catalog.stacks if s in jobs]
+        configs = {s: jobs[s].result() for s in present}
     missing = [
         Finding(location=stack_file(s), key=None, rule="missing-stack-file",
                 message=f"stack {s} is declared in stacks/catalog.yaml but has no stack file",
                 hint=f"create it: pulumi stack init {s} --secrets-provider passphrase")
         for s in catalog.stacks if s not in present
     ]
-    # Each read is one pulumi process (~0.5 s); stacks are independent, so read them together.
-    with ThreadPoolExecutor(max_workers=max(1, len(present))) as pool:
-        read = list(pool.map(lambda s: read_stack_config(s, repo=repo, environ=environ), present))
-    configs = dict(zip(present, read, strict=True))
     locations = {s: stack_file(s) for s in present}
     findings = missing + multi_stack_findings(catalog, configs, locations=locations)
     files = {s: read_named_files(catalog, configs[s], repo=repo, location=locations[s])
@@ -59,4 +64,4 @@ def load_all(
         else build_desired(catalog, s, configs[s], file_contents=files[s][0])
         for s in present
     }
-    return desired, findings
+    return catalog, desired, findings

@@ -43,17 +43,22 @@ class Bound:
 
 def bound(command: str, *, services: int, keys: int, latency: float, concurrency: int) -> Bound:
     pages = math.ceil(keys / PAGE) if keys else 1
+    # A check reads each service's env pages and its secret files, and each stack's env
+    # groups once (the fleet links none, so no group is read by id).
     reads, per_read, writes, deploys, tail = services, pages, 0, 0, 0
+    listings = 0
+    if command in ("drift", "parity"):
+        per_read, listings = pages + 1, 1
     if command == "parity":
-        reads = 2 * services
+        reads, listings = 2 * services, 2
     elif command == "status":
         per_read = 2
     elif command == "up_one":
         writes, deploys, tail = 1, 1, 2
     elif command not in COMMANDS:
         raise ValueError(f"unknown command {command}")
-    gets = reads * per_read
+    gets = reads * per_read + listings
     rate = max(gets / READS_PER_SECOND, writes / WRITES_PER_SECOND,
                deploys / DEPLOYS_PER_SECOND)
-    depth = math.ceil(reads / concurrency) * per_read + tail
+    depth = math.ceil(reads / concurrency) * per_read + tail + listings
     return Bound(gets=gets, writes=writes, deploys=deploys, rate=rate, latency=depth * latency)

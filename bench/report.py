@@ -64,8 +64,9 @@ def targets(results: Mapping[str, Any]) -> list[tuple[str, bool, str]]:
          "--refresh --expect-no-changes",
          pulumi["wall"] >= DRIFT_VS_PULUMI * drift["wall"],
          f"{pulumi['wall']:.1f}s / {drift['wall']:.1f}s = {pulumi['wall'] / drift['wall']:.1f}x"),
-        ("drift requests = services x ceil(keys/100), every N",
-         all(_cmd(f, "drift")["gets"] == f["services"] * pages
+        ("drift requests = services x (ceil(keys/100) + 1 for secret files) + 1 group "
+         "listing, every N",
+         all(_cmd(f, "drift")["gets"] == f["services"] * (pages + 1) + 1
              and _cmd(f, "drift")["writes"] == 0 for f in fleets),
          ", ".join(f"{_cmd(f, 'drift')['gets']} for {f['services']}" for f in fleets)),
     ]
@@ -163,8 +164,9 @@ def markdown(results: Mapping[str, Any], *, plot_name: str, notes: str) -> str:
         "",
         "## Lower bounds",
         "",
-        "- Requests needed: one env-var page of 100 per service read (`ceil(keys/100)`); "
-        "parity reads both stacks; status reads the service and its latest deploy; an `up` "
+        "- Requests needed: one env-var page of 100 per service read (`ceil(keys/100)`), "
+        "for drift and parity also each service's secret files and each stack's env groups "
+        "(one listing); parity reads both stacks; status reads the service and its latest deploy; an `up` "
         "that changes one service needs one write and one deploy besides the reads.",
         "- Rate bound: requests needed / Render's allowed rate, per bucket (GET 400/min, "
         "writes 30/min, deploys 10/min per service): the pace a check run over every service "

@@ -56,12 +56,15 @@ def test_every_command_ran_clean_and_never_hit_the_rate_limit(
         assert command["limited"] == 0, name
 
 
-def test_drift_reads_one_page_of_100_per_service_and_nothing_else(
+def test_drift_reads_pages_of_100_and_the_secret_files_per_service_and_nothing_else(
     results: dict[str, object],
 ) -> None:
+    # Per service: its env in pages of 100 and its secret files; per stack: one listing of
+    # env groups (the fleet links none).
     drift = _commands(results)["drift"]
-    assert (drift["gets"], drift["writes"], drift["deploys"]) == (SERVICES * PAGES, 0, 0)
-    assert _commands(results)["parity"]["gets"] == 2 * SERVICES * PAGES
+    assert (drift["gets"], drift["writes"], drift["deploys"]) == (
+        SERVICES * (PAGES + 1) + 1, 0, 0)
+    assert _commands(results)["parity"]["gets"] == 2 * (SERVICES * (PAGES + 1) + 1)
 
 
 def test_status_reads_each_service_and_its_latest_deploy(results: dict[str, object]) -> None:

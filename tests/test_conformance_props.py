@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 
 from envparity.emulator import Emulator
 
-SETTINGS = settings(max_examples=60, deadline=None, database=None,
+# Each example is a round trip to a live emulator: at most 60, fewer in the fast lane's profile.
+SETTINGS = settings(max_examples=min(60, settings.default.max_examples), deadline=None,
+                    database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 _B64 = set(string.ascii_letters + string.digits + "+/=")
 

@@ -25,18 +25,6 @@ from emulator_fixtures import (
 from envparity.emulator import Emulator
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with checked_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    with client(emu) as c:
-        yield c
-
-
 def _ids(response: httpx.Response) -> list[str]:
     assert response.status_code == 200, response.text
     return [item["service"]["id"] for item in response.json()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +15,6 @@ from emulator_fixtures import (
     WORKER_ID,
     Recorder,
     app_seed,
-    checked_emulator,
     client,
 )
 
@@ -24,18 +22,6 @@ from envparity.emulator import Emulator, running_emulator
 from envparity.emulator.groups import GROUP_ROUTES
 
 CANARY = "file-content-canary-7d1f"
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with checked_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    with client(emu) as c:
-        yield c
 
 
 def _create(api: httpx.Client, **extra: object) -> dict[str, object]:

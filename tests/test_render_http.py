@@ -1,10 +1,18 @@
 from __future__ import annotations
 
 import pytest
+from emulator_fixtures import API_KEY, app_seed
 
 from envparity.core.errors import EnvparityError
 from envparity.core.secret import Secret
-from envparity.render.endpoint import DEFAULT_BASE_URL, api_key_from, base_url_from_env
+from envparity.emulator import running_emulator
+from envparity.render.client import RenderClient
+from envparity.render.endpoint import (
+    DEFAULT_BASE_URL,
+    api_key_from,
+    base_url_from_env,
+    tls_verify,
+)
 
 
 def test_the_client_goes_where_the_provider_goes() -> None:
@@ -117,3 +125,21 @@ def test_two_variables_holding_different_keys_are_refused() -> None:
 
 def test_no_key_anywhere_is_none() -> None:
     assert api_key_from(None, {"RENDER_API_KEY": " "}) is None
+
+
+def test_the_default_trust_is_built_once_and_follows_ssl_cert_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    system = tls_verify(True)
+    assert tls_verify(True) is system
+    with running_emulator(app_seed(), tls=True) as emu:
+        assert emu.ca_file is not None
+        monkeypatch.setenv("SSL_CERT_FILE", str(emu.ca_file))
+        trusted = tls_verify(True)
+        assert trusted is not system
+        client = RenderClient(base_url=emu.base_url, api_key=Secret(API_KEY))
+        with client:
+            assert client.list_services()
+    assert tls_verify(False) is False

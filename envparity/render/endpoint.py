@@ -7,7 +7,9 @@ different keys.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
 import ssl
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -156,10 +158,22 @@ def api_key_from(stack_key: EnvValue | None, env: Mapping[str, str]) -> ApiKey |
     return ApiKey(value=Secret(next(iter(given.values()))))
 
 
+@functools.lru_cache(maxsize=4)
+def _default_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    # Reading a CA bundle costs tens of milliseconds and httpx reads it again for every
+    # client: one context per process per source. The arguments are the cache key; httpx
+    # reads the same variables to choose the source.
+    del cafile, capath
+    return httpx.create_ssl_context()
+
+
 def tls_verify(verify: str | bool) -> ssl.SSLContext | bool:
     """A CA file path becomes a context (httpx deprecates paths); errors name the file."""
-    if not isinstance(verify, str):
-        return verify
+    if verify is True:
+        return _default_context(os.environ.get("SSL_CERT_FILE") or None,
+                                os.environ.get("SSL_CERT_DIR") or None)
+    if verify is False:
+        return False
     try:
         return ssl.create_default_context(cafile=verify)
     except (OSError, ssl.SSLError) as exc:

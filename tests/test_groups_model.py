@@ -11,8 +11,8 @@ from model_fixtures import EXAMPLE_VALUES, make_config
 
 from envparity.checks.envcheck import check_environment
 from envparity.core.errors import CatalogError
-from envparity.core.groups import build_layout, file_sources, group_values
 from envparity.core.findings import Severity
+from envparity.core.groups import build_layout, file_sources, group_values
 from envparity.core.rules import multi_stack_findings, stack_findings
 from envparity.core.secret import Secret
 from envparity.core.spec import Catalog, parse_catalog

@@ -215,8 +215,9 @@ def register(subparsers: Any) -> None:
         "Per service: suspended or not, and the latest deploy's status and time. A suspended "
         "service, a failed last deploy (build_failed, update_failed, pre_deploy_failed) or "
         "undeployed-env (the service's env changed after its live deploy was created, so it "
-        "still runs the old env) is a finding; a canceled last deploy, none at all, or a "
-        "deploy still carrying a new env is reported as a warning.",
+        "still runs the old env) or undeployed-group (a linked env group changed after it) is "
+        "a finding; a canceled last deploy, none at all, or a deploy still carrying a new env "
+        "is reported as a warning.",
     )
     status.add_argument("--stack", required=True, help="stack to check, e.g. production")
     _formats(status)

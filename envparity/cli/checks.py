@@ -194,9 +194,11 @@ def register(subparsers: Any) -> None:
         subparsers,
         "parity",
         "compare two stacks' env side by side, per service",
-        "Compare two stacks' env vars per service: keys set in one stack only, postgres URLs "
-        "of different classes (e.g. pooler on staging, direct host on production), both "
-        "stacks on one database, and keys declared stack-specific that are equal. "
+        "Compare two stacks' effective env (service vars, linked env groups, secret files) per "
+        "service: keys set in one stack only, keys or files living in another place in each "
+        "(placement: on the service, or which catalog group), postgres URLs of different "
+        "classes (e.g. pooler on staging, direct host on production), both stacks on one "
+        "database, and keys declared stack-specific that are equal. "
         "By default the declarations are compared; --live compares what runs on Render. "
         + _VALUES,
     )

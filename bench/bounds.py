@@ -1,8 +1,9 @@
 """What each command needs at the least, and the time that forces.
 
 `needed` counts the requests a command cannot do without: one env-var page of 100 per
-service read (GET /services/{id}/env-vars), plus for status the service and its latest
-deploy, plus for an up that changes one service one write and one deploy.
+service read (GET /services/{id}/env-vars), plus for status the service, its latest deploy
+and one listing of the stack's env groups, plus for an up that changes one service one write
+and one deploy.
 
 Two bounds, and the lower bound is their maximum:
 - rate: requests / Render's allowed rate, per bucket (GET 400/min, writes 30/min, deploys
@@ -52,7 +53,7 @@ def bound(command: str, *, services: int, keys: int, latency: float, concurrency
     if command == "parity":
         reads, listings = 2 * services, 2
     elif command == "status":
-        per_read = 2
+        per_read, listings = 2, 1
     elif command == "up_one":
         writes, deploys, tail = 1, 1, 2
     elif command not in COMMANDS:

@@ -167,8 +167,8 @@ def markdown(results: Mapping[str, Any], *, plot_name: str, notes: str) -> str:
         "- Requests needed: one env-var page of 100 per service read (`ceil(keys/100)`), "
         "for drift and parity also each service's secret files and each stack's env groups "
         "(one listing); parity reads both stacks; status reads the service and its latest "
-        "deploy; an `up` that changes one service needs one write and one deploy besides the "
-        "reads.",
+        "deploy, and the stack's env groups (one listing); an `up` that changes one service "
+        "needs one write and one deploy besides the reads.",
         "- Rate bound: requests needed / Render's allowed rate, per bucket (GET 400/min, "
         "writes 30/min, deploys 10/min per service): the pace a check run over every service "
         "and stack every few hours must keep. One run can start on a whole minute's budget, "

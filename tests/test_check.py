@@ -20,6 +20,7 @@ from model_fixtures import (
     pulumi,
 )
 
+from envparity.cli.demogroups import group_catalog
 from envparity.cli.main import main
 from envparity.core.errors import EnvparityError
 from envparity.core.findings import Severity
@@ -112,6 +113,26 @@ def test_load_all_hands_back_the_catalog_and_ignores_stack_files_outside_it(
     assert sorted(desired) == ["production", "staging"]
     assert all(d is not None for d in desired.values())
     assert [f for f in findings if f.severity is Severity.ERROR] == []
+
+
+def test_check_all_refuses_a_group_value_both_stacks_share(project: Path) -> None:
+    # JWT_SECRET_KEY held by the group `shared`, production given staging's value.
+    catalog = project / "stacks" / "catalog.yaml"
+    catalog.write_text(group_catalog(catalog.read_text(encoding="utf-8")), encoding="utf-8")
+    (project / "ca.pem").write_text("fake CA bundle\n", encoding="utf-8")
+    for stack in ("staging", "production"):
+        pulumi(project, "config", "set", "--stack", stack, "envparity:ownerId", "tea-" + "c" * 20)
+        pulumi(project, "config", "set", "--path", "--stack", stack, "envparity:CA_PEM.path",
+               "ca.pem")
+    shared = str(EXAMPLE_VALUES["staging"]["envparity:JWT_SECRET_KEY"])
+    pulumi(project, "config", "set", "--secret", "--stack", "production",
+           "envparity:JWT_SECRET_KEY", shared)
+    _, desired, findings = load_all(project, environ=clean_environ())
+    errors = [(f.location, f.key, f.rule) for f in findings if f.severity is Severity.ERROR]
+    assert errors == [("Pulumi.production.yaml (group shared)", "envparity:JWT_SECRET_KEY",
+                       "must-differ")]
+    assert (desired["staging"] is None, desired["production"] is None) == (False, True)
+    assert all(shared not in f.render() for f in findings)
 
 
 def _findings(out: str) -> set[tuple[str, str, str]]:

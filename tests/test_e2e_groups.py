@@ -114,11 +114,17 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
         assert not set(GROUPED_KEYS) & set(world.emu.env_vars(svc.service_id))
     assert set(world.preview().values()) == {"same"}
     assert cli.main(["drift", "--stack", STACK, "--format", "json"]) == 0
+    assert cli.main(["status", "--stack", STACK]) == 0  # every linked service deployed after
 
     # A group key changed by hand: drift names the group; up puts back that key alone.
     writes_before = len(world.emu.requests)
     world.emu.set_group_env_var(group["id"], "SUPABASE_URL", "https://hand.supabase.co")
     capsys.readouterr()
+    # Render does not restart the services a group reaches: status says each runs the old one.
+    assert cli.main(["status", "--stack", STACK, "--format", "json"]) == 2
+    status = json.loads(capsys.readouterr().out)
+    assert {(s["service"], f["kind"]) for s in status["services"] for f in s["findings"]} == {
+        (s, "undeployed-group") for s in ("api", "worker")}
     assert cli.main(["drift", "--stack", STACK, "--format", "json"]) == 2
     report = json.loads(capsys.readouterr().out)
     changed = {(s["service"], f["key"], f["kind"], f["lives"])
@@ -136,6 +142,7 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
         *(("POST", f"/v1/services/{sid}/deploys") for sid in ids.values())])
     assert world.group()["envVars"] == group["envVars"]
     assert cli.main(["drift", "--stack", STACK]) == 0
+    assert cli.main(["status", "--stack", STACK]) == 0
 
     # The file's content reaches neither output nor state.
     assert cli.main(["plan", "--stack", STACK, "--format", "json"]) == 0

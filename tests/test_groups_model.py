@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 import yaml
-from model_fixtures import make_config
+from model_fixtures import EXAMPLE_VALUES, make_config
 
 from envparity.checks.envcheck import check_environment
 from envparity.core.errors import CatalogError
+from envparity.core.findings import Severity
 from envparity.core.groups import build_layout, file_sources, group_values
-from envparity.core.rules import stack_findings
+from envparity.core.rules import multi_stack_findings, stack_findings
 from envparity.core.secret import Secret
 from envparity.core.spec import Catalog, parse_catalog
 from envparity.stack.secretfiles import read_named_files
@@ -196,3 +197,30 @@ def test_env_check_expects_the_keys_of_linked_groups() -> None:
                                                 ("REGION", "missing-default-key")}
     assert check_environment("worker", {"LOG_LEVEL": "INFO", "JWT_SECRET": "j",
                                         "REGION": "eu"}, catalog()) == []
+
+
+def test_check_all_compares_group_values_between_stacks() -> None:
+    # A group holding DATABASE_URL and a must-differ secret: equal in both stacks is refused,
+    # named at the production stack file and the group.
+    loaded = catalog(keys__JWT_SECRET__rules={"differ_between_stacks": True}, keys__DATABASE_URL={
+        "groups": ["shared"], "type": "postgres_url", "secret": True, "description": "Database.",
+        "rules": {"differ_between_stacks": True}})
+    secret = frozenset({"envparity:JWT_SECRET", "envparity:CA_PEM", "envparity:DATABASE_URL"})
+    url = str(EXAMPLE_VALUES["staging"]["envparity:DATABASE_URL"])
+    prod_ids = {"api": "srv-" + "d" * 20, "worker": "srv-" + "e" * 20}
+    locations = {"staging": "Pulumi.staging.yaml", "production": "Pulumi.production.yaml"}
+
+    def found(**production: object) -> list[tuple[str, str | None, str]]:
+        configs = {"staging": make_config(config(DATABASE_URL=url), secret),
+                   "production": make_config(config(serviceIds=prod_ids, **production), secret)}
+        result = multi_stack_findings(loaded, configs, locations=locations)
+        assert not any(url in f.render() or "jwt-staging" in f.render() for f in result)
+        return [(f.location, f.key, f.rule) for f in result if f.severity is Severity.ERROR]
+
+    where = "Pulumi.production.yaml (group shared)"
+    assert sorted(found(DATABASE_URL=url)) == [
+        (where, "envparity:DATABASE_URL", "db-shared-across-stacks"),
+        (where, "envparity:JWT_SECRET", "must-differ"),
+    ]
+    other_url = str(EXAMPLE_VALUES["production"]["envparity:DATABASE_URL"])
+    assert found(DATABASE_URL=other_url, JWT_SECRET="jwt-production") == []

@@ -129,3 +129,58 @@ def test_a_failed_deploy_of_the_new_env_leaves_it_undeployed() -> None:
         client.trigger_deploy(worker)
         report = check_status(PROD, client)
     assert _kinds(report)["worker"] == ["deploy-failed", "undeployed-env"]
+
+
+GROUP_ID = "evg-prodshared0000000000"
+
+
+def _grouped_seed(updated_at: str = "2026-11-19T09:00:00Z") -> dict[str, Any]:
+    """The declared seed, with an env group linked to production's worker only."""
+    seed = declared_seed(PROD, STAGING)
+    seed["envGroups"] = [{"id": GROUP_ID, "name": "app-shared-production",
+                          "createdAt": "2026-11-19T09:00:00Z", "updatedAt": updated_at,
+                          "envVars": {"REGION": "eu"},
+                          "serviceIds": [IDS[("production", "worker")]]}]
+    return seed
+
+
+def test_a_group_changed_after_the_live_deploy_is_undeployed_group() -> None:
+    worker = IDS[("production", "worker")]
+    with emulated(_grouped_seed()) as (emu, client):
+        assert _kinds(check_status(PROD, client)) == {"api": [], "worker": []}
+        emu.set_group_env_var(GROUP_ID, "REGION", "us")
+        report = check_status(PROD, client)
+        assert report.exit_code is ExitCode.FINDINGS
+        assert _kinds(report) == {"api": [], "worker": ["undeployed-group"]}
+        message = report.services[1].findings[0].message
+        assert message.startswith("worker's env group app-shared-production changed at ")
+        assert "still runs the group's env as it was then" in message
+        client.trigger_deploy(worker)
+        assert check_status(PROD, client).exit_code is ExitCode.CLEAN
+
+
+def test_a_group_key_written_through_the_api_moves_its_updated_at() -> None:
+    # Render's envGroupMeta has updatedAt; the emulator moves it on every key or file write.
+    with emulated(_grouped_seed()) as (_emu, client):
+        client.put_group_env_var(GROUP_ID, "REGION", "us")
+        assert _kinds(check_status(PROD, client))["worker"] == ["undeployed-group"]
+    with emulated(_grouped_seed()) as (_emu, client):
+        client.put_group_secret_file(GROUP_ID, "ca.pem", "pem")
+        assert _kinds(check_status(PROD, client))["worker"] == ["undeployed-group"]
+
+
+def test_status_lists_the_groups_once_and_reads_none_by_id() -> None:
+    with emulated(_grouped_seed(updated_at="2026-11-21T09:00:00Z")) as (emu, client):
+        report = check_status(PROD, client)
+        paths = [r.path for r in emu.requests if r.method == "GET" and "env-groups" in r.path]
+    assert _kinds(report)["worker"] == ["undeployed-group"]
+    assert paths == ["/v1/env-groups"]
+
+
+def test_a_failed_group_listing_is_could_not_determine() -> None:
+    with emulated(_grouped_seed()) as (emu, client):
+        emu.faults.fail_paths = r"^/v1/env-groups"
+        emu.faults.error_rate = 1.0
+        report = check_status(PROD, client)
+    assert report.exit_code is ExitCode.FAILED
+    assert [s.state for s in report.services] == ["error", "error"]

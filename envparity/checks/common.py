@@ -6,9 +6,10 @@ result holding any read error says "could not determine" (exit 1), never clean.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from envparity.core.desired import DesiredService
 from envparity.core.errors import (
@@ -22,7 +23,7 @@ from envparity.core.errors import (
 from envparity.core.findings import ExitCode
 from envparity.core.secret import Secret
 
-__all__ = ["MAX_WORKERS", "CheckResult", "EnvReader", "read_each", "read_live_env"]
+__all__ = ["MAX_WORKERS", "CheckResult", "EnvReader", "Shared", "read_each", "read_live_env"]
 
 T = TypeVar("T")
 MAX_WORKERS = 8
@@ -81,6 +82,28 @@ def read_each(
         return []
     with ThreadPoolExecutor(max_workers=min(max_workers, len(services))) as pool:
         return list(pool.map(guarded, services))
+
+
+class Shared(Generic[T]):
+    """One read every service of a fan-out needs (a stack's env groups): done once, on first
+    use; a Render failure is kept and raised to every service, each then unread."""
+
+    def __init__(self, read: Callable[[], T]) -> None:
+        self._read = read
+        self._lock = threading.Lock()
+        self._result: tuple[T] | EnvparityError | None = None
+
+    def get(self) -> T:
+        with self._lock:
+            if self._result is None:
+                try:
+                    self._result = (self._read(),)
+                except EnvparityError as exc:
+                    self._result = exc
+            result = self._result
+        if isinstance(result, EnvparityError):
+            raise result
+        return result[0]
 
 
 def read_live_env(

@@ -6,14 +6,13 @@ group read becomes every service's read error (their effective env cannot be tol
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from envparity.checks.common import MAX_WORKERS, read_each
+from envparity.checks.common import MAX_WORKERS, Shared, read_each
 from envparity.core.desired import DesiredService, DesiredStack
-from envparity.core.errors import EnvparityError, ReadError
+from envparity.core.errors import ReadError
 from envparity.core.groupdiff import (
     Layer,
     LiveGroup,
@@ -68,20 +67,10 @@ class _Groups:
 
     def __init__(self, client: LiveReader, ids: set[str]) -> None:
         self._client, self._ids = client, ids
-        self._lock = threading.Lock()
-        self._result: dict[str, list[LiveGroup]] | EnvparityError | None = None
+        self._shared = Shared(self._read)
 
     def linked(self, service_id: str) -> list[LiveGroup]:
-        with self._lock:
-            if self._result is None:
-                try:
-                    self._result = self._read()
-                except EnvparityError as exc:
-                    self._result = exc
-            result = self._result
-        if isinstance(result, EnvparityError):
-            raise result
-        return result.get(service_id, [])
+        return self._shared.get().get(service_id, [])
 
     def _read(self) -> dict[str, list[LiveGroup]]:
         by_service: dict[str, list[LiveGroup]] = {}

@@ -1,8 +1,9 @@
 """Parity: two stacks side by side, per service, declared or live.
 
 Stacks should differ in values but not in shape: a key on staging's worker that
-production's worker lacks, a database both stacks share, or staging on the pooler while
-production dials the direct host (the incident) are all findings. Comparing one service is
+production's worker lacks, a key held by a group in one stack and set on the service in the
+other, a database both stacks share, or staging on the pooler while production dials the
+direct host (the incident) are all findings. Comparing one service is
 pure (`compare_service`); `--live` reads both stacks through the same fan-out as drift.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from envparity.checks.common import MAX_WORKERS, CheckResult
 from envparity.checks.groups import LiveReader, declared_env, read_live_services
+from envparity.checks.placement import Place, declared_places, live_places, placement_message
 from envparity.core.dbrules import database_identity
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.diff import (
@@ -53,6 +55,8 @@ class ParityKind(StrEnum):
     """Both stacks reach the same database."""
     SAME_VALUE = "same-value"
     """A key declared stack-specific has the same value in both stacks."""
+    PLACEMENT = "placement"
+    """A key or file lives in another place (the service, which group) in each stack."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +70,23 @@ class SideEnv:
     """Keys shown only as fingerprints."""
     ignored: frozenset[str] = frozenset()
     """Preserved or retired keys: their presence on one side only is expected."""
+    places: Mapping[str, Place] = field(default_factory=dict)
+    """Where each key lives; empty: placement is not compared."""
 
 
 @dataclass(frozen=True, slots=True)
 class SideView:
     value: str | None = None
     url: UrlSide | None = None
+    lives: str | None = None
+    """`service`, `group <catalog id>`, or an undeclared group's name; None when not told."""
 
     def to_dict(self) -> dict[str, str | None]:
         return {
             "value": self.value,
             "class": self.url.kind if self.url else None,
             "host": self.url.host if self.url else None,
+            "lives": self.lives,
         }
 
 
@@ -109,7 +118,9 @@ def _view(side: SideEnv, key: str, *, secret: bool, fp_key: bytes) -> SideView:
     if value is None:
         return SideView()
     text = shown_as(value, secret=secret, fp_key=fp_key)
-    return SideView(text, url_side(value) if looks_like_postgres_url(value) else None)
+    place = side.places.get(key)
+    return SideView(text, url_side(value) if looks_like_postgres_url(value) else None,
+                    None if place is None else place.name)
 
 
 def compare_service(
@@ -154,6 +165,10 @@ def _key_findings(
         has, lacks = (left, right) if rval is None else (right, left)
         return [(ParityKind.ONE_SIDED, f"set on {has.stack}, not on {lacks.stack}")]
     found: list[tuple[ParityKind, str]] = []
+    moved = placement_message({left.stack: left.places.get(key),
+                               right.stack: right.places.get(key)})
+    if moved is not None:
+        found.append((ParityKind.PLACEMENT, moved))
     lurl, rurl = views[left.stack].url, views[right.stack].url
     if lurl and rurl and lurl.kind != rurl.kind:
         found.append((
@@ -222,7 +237,12 @@ class ParityReport(CheckResult):
         }
 
 
-def _side(desired: DesiredStack, svc: DesiredService, env: Mapping[str, EnvValue]) -> SideEnv:
+_Read = tuple[Mapping[str, EnvValue], Mapping[str, Place]]
+"""One service's effective env in one stack, and where each key lives."""
+
+
+def _side(desired: DesiredStack, svc: DesiredService, read: _Read) -> SideEnv:
+    env, places = read
     declared = declared_env(desired, svc)
     declared_plain = {k for k, v in declared.items() if not isinstance(v, Secret)}
     return SideEnv(
@@ -232,6 +252,7 @@ def _side(desired: DesiredStack, svc: DesiredService, env: Mapping[str, EnvValue
         # Anything not declared plain (secret, or undeclared on Render) is fingerprinted.
         secret=frozenset(env.keys() - declared_plain),
         ignored=svc.preserve | svc.retired,
+        places=places,
     )
 
 
@@ -242,18 +263,18 @@ def _names(a: DesiredStack, b: DesiredStack) -> list[str]:
 def _report(
     a: DesiredStack,
     b: DesiredStack,
-    envs: Mapping[tuple[str, str], Mapping[str, EnvValue] | ReadError],
+    reads: Mapping[tuple[str, str], _Read | ReadError],
     *,
     live: bool,
     stack_specific: frozenset[str],
     fingerprint_key: bytes,
 ) -> ParityReport:
     secrets = secret_values(
-        (svc, env)
+        (svc, read[0])
         for st in (a, b)
         for svc in st.services
-        for env in [envs[(st.stack, svc.name)]]
-        if not isinstance(env, ReadError)
+        for read in [reads[(st.stack, svc.name)]]
+        if not isinstance(read, ReadError)
     )
     services: list[ServiceParity] = []
     for name in _names(a, b):
@@ -264,7 +285,7 @@ def _report(
             item = ParityItem(None, ParityKind.SERVICE_ONE_SIDED, f"service only on {has}")
             services.append(ServiceParity(name, ids, (item,)))
             continue
-        ea, eb = envs[(a.stack, name)], envs[(b.stack, name)]
+        ea, eb = reads[(a.stack, name)], reads[(b.stack, name)]
         if isinstance(ea, ReadError) or isinstance(eb, ReadError):
             errors = tuple(e for e in (ea, eb) if isinstance(e, ReadError))
             services.append(ServiceParity(name, ids, errors=errors))
@@ -287,9 +308,12 @@ def _find(stack: DesiredStack, name: str) -> DesiredService | None:
 def parity_declared(
     a: DesiredStack, b: DesiredStack, *, stack_specific: frozenset[str], fingerprint_key: bytes
 ) -> ParityReport:
-    envs = {(st.stack, s.name): declared_env(st, s) for st in (a, b) for s in st.services}
+    reads: dict[tuple[str, str], _Read | ReadError] = {
+        (st.stack, s.name): (declared_env(st, s), declared_places(st, s))
+        for st in (a, b) for s in st.services
+    }
     return _report(
-        a, b, envs, live=False, stack_specific=stack_specific, fingerprint_key=fingerprint_key
+        a, b, reads, live=False, stack_specific=stack_specific, fingerprint_key=fingerprint_key
     )
 
 
@@ -302,15 +326,17 @@ def parity_live(
     fingerprint_key: bytes,
     max_workers: int = MAX_WORKERS,
 ) -> ParityReport:
-    """Both stacks' live effective env (groups and files included), in one fan-out."""
-    targets: Sequence[tuple[str, DesiredService]] = [
-        (st.stack, s) for st in (a, b) for s in st.services
+    """Both stacks' live effective env (groups and files included, and where each key
+    lives), in one fan-out."""
+    targets: Sequence[tuple[DesiredStack, DesiredService]] = [
+        (st, s) for st in (a, b) for s in st.services
     ]
     read = read_live_services(client, [s for _, s in targets], max_workers=max_workers)
-    envs: dict[tuple[str, str], Mapping[str, EnvValue] | ReadError] = {
-        (stack, s.name): live if isinstance(live, ReadError) else live.env()
-        for (stack, s), live in zip(targets, read, strict=True)
+    reads: dict[tuple[str, str], _Read | ReadError] = {
+        (st.stack, s.name): live if isinstance(live, ReadError)
+        else (live.env(), live_places(st, live))
+        for (st, s), live in zip(targets, read, strict=True)
     }
     return _report(
-        a, b, envs, live=True, stack_specific=stack_specific, fingerprint_key=fingerprint_key
+        a, b, reads, live=True, stack_specific=stack_specific, fingerprint_key=fingerprint_key
     )

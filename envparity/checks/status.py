@@ -4,8 +4,10 @@ The incident's first signal was a worker whose last deploy failed; a scheduled j
 reads only env vars would have missed it. Its second hole was an env fixed on Render while
 the worker still ran the old one: Render answers no "env changed" event, so a service whose
 `updatedAt` (moved by env writes) is later than the creation of its live deploy is reported
-as `undeployed-env`. Judging a service is pure (`assess`); reading
-goes through the same concurrent, failure-isolating fan-out as drift.
+as `undeployed-env`, and one linked to an env group whose `updatedAt` (moved by a key or file
+write) is later as `undeployed-group`: Render does not restart a service when its group
+changes. Judging a service is pure (`assess`); reading goes through the same concurrent,
+failure-isolating fan-out as drift, plus one listing of the stack's env groups.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from envparity.checks.common import MAX_WORKERS, CheckResult, read_each
+from envparity.checks.common import MAX_WORKERS, CheckResult, Shared, read_each
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.errors import ReadError
 from envparity.core.findings import Severity
 from envparity.render.client import Deploy, Service
+from envparity.render.models import EnvGroup
 
 __all__ = [
     "FAILED_DEPLOY_STATUSES",
@@ -44,6 +47,8 @@ class StatusReader(Protocol):
     def get_service(self, service_id: str) -> Service: ...
 
     def list_deploys(self, service_id: str, *, limit: int = 20) -> list[Deploy]: ...
+
+    def list_env_groups(self) -> Sequence[EnvGroup]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +97,9 @@ class ServiceStatus:
         }
 
 
-def assess(name: str, service: Service, deploys: Sequence[Deploy]) -> ServiceStatus:
-    """Judge one service from its record and its deploys, newest first."""
+def assess(name: str, service: Service, deploys: Sequence[Deploy], *,
+           groups: Sequence[EnvGroup] = ()) -> ServiceStatus:
+    """Judge one service from its record, its deploys (newest first) and its linked groups."""
     findings: list[StatusFinding] = []
     suspended = service.suspended == "suspended"
     suspenders = _suspenders(service.raw)
@@ -119,6 +125,10 @@ def assess(name: str, service: Service, deploys: Sequence[Deploy]) -> ServiceSta
             f"{name}'s last deploy was canceled; the deploy before it is still running",
         ))
     findings.extend(_undeployed(name, service, deploys))
+    for group in sorted(groups, key=lambda g: g.name):
+        findings.extend(_stale(name, deploys, changed_at=group.updated_at,
+                               what=f"env group {group.name}", kind="undeployed-group",
+                               then="the group's env as it was then"))
     return ServiceStatus(
         service=name,
         service_id=service.id,
@@ -148,7 +158,15 @@ def runs_its_env(service: Service, deploys: Sequence[Deploy]) -> bool:
 
 def _undeployed(name: str, service: Service, deploys: Sequence[Deploy]) -> list[StatusFinding]:
     """`undeployed-env` when the env changed after the live deploy was created."""
-    changed = _when(service.raw.get("updatedAt"))
+    return _stale(name, deploys, changed_at=service.raw.get("updatedAt"), what="env",
+                  kind="undeployed-env", then="the env it had then")
+
+
+def _stale(name: str, deploys: Sequence[Deploy], *, changed_at: object, what: str, kind: str,
+           then: str) -> list[StatusFinding]:
+    """`kind` when `what` changed after the live deploy was created, unless a deploy started
+    since will carry it."""
+    changed = _when(changed_at)
     live = next((d for d in deploys if d.status == "live"), None)
     started = None if live is None else _when(live.created_at)
     if changed is None or live is None or started is None or changed <= started:
@@ -158,13 +176,13 @@ def _undeployed(name: str, service: Service, deploys: Sequence[Deploy]) -> list[
     if running:
         return [StatusFinding(
             "deploy-in-progress", Severity.WARNING,
-            f"{name}'s env changed at {service.raw['updatedAt']}; deploy {running[0].id} "
+            f"{name}'s {what} changed at {changed_at}; deploy {running[0].id} "
             f"({running[0].status}) will carry it",
         )]
     return [StatusFinding(
-        "undeployed-env", Severity.ERROR,
-        f"{name}'s env changed at {service.raw['updatedAt']}, after its live deploy {live.id} "
-        f"was created ({live.created_at}): the service still runs the env it had then; "
+        kind, Severity.ERROR,
+        f"{name}'s {what} changed at {changed_at}, after its live deploy {live.id} "
+        f"was created ({live.created_at}): the service still runs {then}; "
         "deploy it (`envparity up` does)",
     )]
 
@@ -202,10 +220,14 @@ class StatusReport(CheckResult):
 def check_status(
     desired: DesiredStack, client: StatusReader, *, max_workers: int = MAX_WORKERS
 ) -> StatusReport:
+    # The listing carries each group's links and `updatedAt`: no group is read by id.
+    listing = Shared(client.list_env_groups)
+
     def read(svc: DesiredService) -> ServiceStatus:
         service = client.get_service(svc.service_id)
         deploys = client.list_deploys(svc.service_id, limit=DEPLOYS_READ)
-        return assess(svc.name, service, deploys)
+        linked = [g for g in listing.get() if svc.service_id in g.service_ids]
+        return assess(svc.name, service, deploys, groups=linked)
 
     results = read_each(desired.services, read, max_workers=max_workers)
     return StatusReport(

@@ -194,9 +194,11 @@ def register(subparsers: Any) -> None:
         subparsers,
         "parity",
         "compare two stacks' env side by side, per service",
-        "Compare two stacks' env vars per service: keys set in one stack only, postgres URLs "
-        "of different classes (e.g. pooler on staging, direct host on production), both "
-        "stacks on one database, and keys declared stack-specific that are equal. "
+        "Compare two stacks' effective env (service vars, linked env groups, secret files) per "
+        "service: keys set in one stack only, keys or files living in another place in each "
+        "(placement: on the service, or which catalog group), postgres URLs of different "
+        "classes (e.g. pooler on staging, direct host on production), both stacks on one "
+        "database, and keys declared stack-specific that are equal. "
         "By default the declarations are compared; --live compares what runs on Render. "
         + _VALUES,
     )
@@ -215,8 +217,9 @@ def register(subparsers: Any) -> None:
         "Per service: suspended or not, and the latest deploy's status and time. A suspended "
         "service, a failed last deploy (build_failed, update_failed, pre_deploy_failed) or "
         "undeployed-env (the service's env changed after its live deploy was created, so it "
-        "still runs the old env) is a finding; a canceled last deploy, none at all, or a "
-        "deploy still carrying a new env is reported as a warning.",
+        "still runs the old env) or undeployed-group (a linked env group changed after it) is "
+        "a finding; a canceled last deploy, none at all, or a deploy still carrying a new env "
+        "is reported as a warning.",
     )
     status.add_argument("--stack", required=True, help="stack to check, e.g. production")
     _formats(status)

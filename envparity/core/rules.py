@@ -14,7 +14,12 @@ from typing import Final
 
 from envparity.core import dbrules, dburl
 from envparity.core.findings import Finding, Severity
-from envparity.core.groups import OWNER_ID_KEY, file_config_keys, group_stack_findings
+from envparity.core.groups import (
+    OWNER_ID_KEY,
+    file_config_keys,
+    group_stack_findings,
+    group_values,
+)
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.spec import CONFIG_NAMESPACE, SERVICE_IDS_KEY, Catalog, KeySpec, value_problem
 from envparity.core.stackvalues import ConfigValue
@@ -230,21 +235,36 @@ def stack_findings(
     return list(dict.fromkeys(found))
 
 
-def _differ_findings(catalog: Catalog, a: str, b: str,
-                     resolved: Mapping[str, Mapping[str, Mapping[str, EnvValue]]],
+_Values = Mapping[str, Mapping[str, Mapping[str, EnvValue]]]
+"""Stack -> service (or group) -> key -> value."""
+
+
+def _group_location(location: str, gid: str) -> str:
+    """Where a finding about a group's value points: the stack file and the group."""
+    return f"{location} (group {gid})"
+
+
+def _differ_findings(catalog: Catalog, a: str, b: str, resolved: _Values, grouped: _Values,
                      locations: Mapping[str, str]) -> list[Finding]:
     found = []
     for key, spec in sorted(catalog.keys.items()):
         if not spec.rules.differ_between_stacks or spec.type == "postgres_url":
             continue
+        hint = f"give {b} its own value: {_set_cmd(b, key, spec.secret)}"
         same = [svc for svc in spec.services
                 if key in resolved[a][svc] and key in resolved[b][svc]
                 and reveal(resolved[a][svc][key]) == reveal(resolved[b][svc][key])]
         if same:
             found.append(Finding(location=locations[b], key=_PREFIX + key, rule="must-differ",
                                  message=f"has the same value in {a} and {b} (services: "
-                                 f"{', '.join(same)})",
-                                 hint=f"give {b} its own value: {_set_cmd(b, key, spec.secret)}"))
+                                 f"{', '.join(same)})", hint=hint))
+        for gid in spec.groups:
+            left, right = grouped[a][gid].get(key), grouped[b][gid].get(key)
+            if left is not None and right is not None and reveal(left) == reveal(right):
+                found.append(Finding(location=_group_location(locations[b], gid),
+                                     key=_PREFIX + key, rule="must-differ",
+                                     message=f"has the same value in {a} and {b} (group {gid})",
+                                     hint=hint))
     return found
 
 
@@ -258,18 +278,21 @@ def _service_id_clashes(configs: Mapping[str, Mapping[str, ConfigValue]],
     return [f for stack in ids for f in shared_id_findings(stack, ids, location=locations[stack])]
 
 
-def _database_findings(catalog: Catalog,
-                       resolved: Mapping[str, Mapping[str, Mapping[str, EnvValue]]],
+def _database_findings(catalog: Catalog, resolved: _Values, grouped: _Values,
                        locations: Mapping[str, str]) -> list[Finding]:
     found = []
     for key, spec in sorted(catalog.keys.items()):
         if spec.type != "postgres_url":
             continue
-        for svc in spec.services:
-            values = {stack: per[svc][key] for stack, per in resolved.items() if key in per[svc]}
+        holders = [(svc, resolved, locations) for svc in spec.services] + [
+            (gid, grouped, {s: _group_location(loc, gid) for s, loc in locations.items()})
+            for gid in spec.groups]
+        for holder, per_stack, where in holders:
+            values = {stack: per[holder][key] for stack, per in per_stack.items()
+                      if key in per[holder]}
             if len(values) > 1:
                 found += dbrules.cross_stack_findings(
-                    values, locations=locations, key=_PREFIX + key,
+                    values, locations=where, key=_PREFIX + key,
                     shared=not spec.rules.differ_between_stacks,
                 )
     return found
@@ -285,9 +308,11 @@ def multi_stack_findings(
     found: list[Finding] = []
     for stack, config in configs.items():
         found += stack_findings(catalog, stack, config, location=locations[stack])
+    # Group-held values are compared like service-held ones, per catalog group.
     resolved = {s: resolve_values(catalog, s, c) for s, c in configs.items()}
+    grouped = {s: group_values(catalog, s, c) for s, c in configs.items()}
     for a, b in itertools.combinations(list(configs), 2):
-        found += _differ_findings(catalog, a, b, resolved, locations)
+        found += _differ_findings(catalog, a, b, resolved, grouped, locations)
     found += _service_id_clashes(configs, locations)
-    found += _database_findings(catalog, resolved, locations)
+    found += _database_findings(catalog, resolved, grouped, locations)
     return list(dict.fromkeys(found))

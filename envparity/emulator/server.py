@@ -13,6 +13,7 @@ from typing import Any, TypedDict, Unpack
 
 from envparity.emulator.deploys import FINAL_STATUSES
 from envparity.emulator.faults import Faults
+from envparity.emulator.seed import now_iso
 from envparity.emulator.shapes import deploy_json
 from envparity.emulator.state import Store
 from envparity.emulator.tls import make_server_context
@@ -194,7 +195,9 @@ class Emulator:
 
     def set_group_env_var(self, group_id: str, key: str, value: str) -> None:
         with self.store.lock:
-            self.store.put_env(self.store.env_groups[group_id]["envVars"], key, value)
+            group = self.store.env_groups[group_id]
+            self.store.put_env(group["envVars"], key, value)
+            group["updatedAt"] = now_iso()  # as for a write through the API
             self.store.save()
 
     def secret_files(self, owner_id: str) -> dict[str, str]:

@@ -92,6 +92,9 @@ class EnvGroup:
     env_vars: tuple[EnvVar, ...] = ()
     secret_files: tuple[SecretFile, ...] = ()
     created_at: str = ""
+    updated_at: str = ""
+    """Moved by a change to the group (a key or a file): later than a linked service's live
+    deploy, that service does not run the group's current env."""
 
 
 def error_class(status: int | None) -> type[RenderApiError]:
@@ -240,5 +243,5 @@ def parse_env_group(raw: object) -> EnvGroup:
     return EnvGroup(
         id=_text(data, "id"), name=_text(data, "name"), owner_id=_opt(data, "ownerId") or "",
         service_ids=ids, env_vars=env, secret_files=files,
-        created_at=_opt(data, "createdAt") or "",
+        created_at=_opt(data, "createdAt") or "", updated_at=_opt(data, "updatedAt") or "",
     )

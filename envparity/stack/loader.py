@@ -58,7 +58,8 @@ def load_all(
     files = {s: read_named_files(catalog, configs[s], repo=repo, location=locations[s])
              for s in present}
     findings += [f for _, unread in files.values() for f in unread]
-    failed = {f.location for f in findings if f.severity is Severity.ERROR}
+    # A finding about a group's value points at `<stack file> (group G)`: still that stack's.
+    failed = {f.location.partition(" ")[0] for f in findings if f.severity is Severity.ERROR}
     desired: dict[str, DesiredStack | None] = {
         s: None if locations[s] in failed
         else build_desired(catalog, s, configs[s], file_contents=files[s][0])

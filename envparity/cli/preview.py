@@ -1,5 +1,6 @@
-"""`envparity preview`: the per-key change of every service, the review signals, then
-Pulumi's own preview, as text, JSON or a PR comment (markdown).
+"""`envparity preview`: the per-key change of every service and managed env group, their
+secret files and links, the review signals, then Pulumi's own preview, as text, JSON or a PR
+comment (markdown).
 
 Exit 2 when `check` refuses the stack or a review signal the catalog leaves on fires; else
 1 when Pulumi's preview failed; else 0 (2 as well with --expect-no-changes and changes).
@@ -43,8 +44,8 @@ EPILOG = """exit codes:
   1  could not run: config unreadable, or pulumi preview failed
 
 Render is read with the stack's own render:apiKey (else RENDER_API_KEY); RENDER_API_URL
-and SSL_CERT_FILE point the client elsewhere. Secrets show only as keyed fingerprints
-(ENVPARITY_FINGERPRINT_KEY); postgres URLs as their class and host.
+and SSL_CERT_FILE point the client elsewhere. Secrets and secret file contents show only
+as keyed fingerprints (ENVPARITY_FINGERPRINT_KEY); postgres URLs as their class and host.
 """
 
 def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveStack:

@@ -154,3 +154,30 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
     for state_file in state_files:
         assert FILE_CANARY.encode() not in state_file.read_bytes(), state_file.name
     assert world.recorder.problems() == []
+
+
+def test_the_preview_command_shows_the_group_its_file_and_links_and_no_content(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["preview", "--stack", STACK, "--format", "json"]) == 0
+    printed = capsys.readouterr()
+    assert FILE_CANARY not in printed.out + printed.err
+    data = json.loads(printed.out)
+    (group,) = data["groups"]
+    assert (group["name"], group["state"]) == (f"app-shared-{STACK}", "create")
+    assert {c["key"] for c in group["changes"]} == set(GROUPED_KEYS)
+    assert [(f["path"], f["change"]) for f in group["files"]] == [("/etc/secrets/ca.pem", "added")]
+    assert str(group["files"][0]["new"]).startswith("fp:")
+    assert {(link["service"], link["change"]) for link in group["links"]} == {
+        ("api", "added"), ("worker", "added")}
+    assert data["pulumi"]["changes"]["create"] > 0
+
+    world.up()
+    assert cli.main(["preview", "--stack", STACK, "--expect-no-changes"]) == 0
+    # A key added by hand to the managed group: the preview says the update deletes it.
+    world.emu.set_group_env_var(world.group()["id"], "HAND_ADDED", FILE_CANARY)
+    capsys.readouterr()
+    assert cli.main(["preview", "--stack", STACK, "--format", "markdown"]) == 2
+    markdown = capsys.readouterr().out
+    assert FILE_CANARY not in markdown
+    assert f"| ❌ yes | `undeclared-removal` | group `app-shared-{STACK}` |" in markdown

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import jsonschema
 import pytest
 import yaml
 from drift_fixtures import CANARY, FP_KEY, IDS, desired_stack, pooler_url
 
+from envparity.checks.groups import LiveService, LiveStack
 from envparity.checks.parity import stack_specific_keys
 from envparity.checks.preview import PreviewReport, PulumiRun, build_preview, previous_stack
 from envparity.checks.previewdoc import PREVIEW_FORMATS, render_preview
@@ -19,6 +20,7 @@ from envparity.core.changes import url_downgrade
 from envparity.core.desired import DesiredStack
 from envparity.core.errors import CatalogError, ReadError
 from envparity.core.findings import ExitCode, Finding
+from envparity.core.groupdiff import LiveGroup, live_layers
 from envparity.core.secret import EnvValue, Secret, reveal
 from envparity.core.spec import ReviewSignals, parse_catalog
 from envparity.emulator.scenarios import direct_host_url
@@ -30,6 +32,24 @@ SCHEMA = json.loads((repo_root() / "docs" / "preview.schema.json").read_text())
 DIRECT = direct_host_url(pooler_url("production"))
 INCIDENT_KEYS = ("DOCUMENT_ENCRYPTION_KEY", "JWT_SECRET_KEY", "ASYNCPG_DISABLE_PREPARED_STATEMENTS")
 HAND_ADDED = "HAND_ADDED_TOKEN"
+
+
+def live_stack(
+    envs: Iterable[Mapping[str, Secret] | ReadError], *, groups: Sequence[LiveGroup] = (),
+    linked: Mapping[int, Sequence[str]] | None = None,
+) -> LiveStack:
+    """Render holding `envs` as the services' own vars (no files), and `groups`;
+    `linked` maps a service's position to the names of the groups linked to it."""
+    by_name = {g.name: g for g in groups}
+    services: list[LiveService | ReadError] = []
+    for i, env in enumerate(envs):
+        if isinstance(env, ReadError):
+            services.append(env)
+            continue
+        mine = tuple(by_name[n] for n in (linked or {}).get(i, ()))
+        services.append(LiveService(layers=tuple(live_layers(env, files={}, groups=mine)),
+                                    groups=mine))
+    return LiveStack(services=tuple(services), groups=by_name)
 
 
 def _with(stack: DesiredStack, service: str, **env: EnvValue) -> DesiredStack:
@@ -58,7 +78,7 @@ def _preview(
 ) -> PreviewReport:
     return build_preview(
         desired,
-        [live[s.name] for s in desired.services],
+        live_stack(live[s.name] for s in desired.services),
         settings=settings or ReviewSignals(),
         check=check,
         previous=desired_stack("staging") if desired.stack == "production" else None,

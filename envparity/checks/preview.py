@@ -2,7 +2,9 @@
 that fail a pull request.
 
 The model is built from the declaration (even one `check` refuses, so a reviewer sees what
-the change tried to do), Render's env now (read like drift reads it) and, for the parity
+the change tried to do), Render now (read like drift reads it: each service's vars, files and
+linked groups, and the groups the stack manages; `envparity.checks.groups.read_live_stack`),
+the rows for groups, files and links (`envparity.checks.previewgroups`) and, for the parity
 signal, the declaration of the stack listed before this one in the catalog's `stacks:`
 (promotion order: staging before production). Pulumi's own preview runs afterwards and is
 kept beside the model as text (`PulumiRun`), never parsed.
@@ -15,7 +17,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from envparity.checks.groups import LiveStack
 from envparity.checks.parity import SideEnv, compare_service
+from envparity.checks.previewgroups import (
+    FileChange,
+    GroupPreview,
+    LinkChange,
+    file_changes,
+    group_previews,
+    link_changes,
+)
 from envparity.core.changes import ChangeKind, KeyChange, RemovalReason, service_changes
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.errors import ReadError
@@ -51,7 +62,9 @@ class SignalHit:
     signal: Signal
     enabled: bool
     """False when the catalog turned the signal off: shown, but the preview passes."""
-    service: str
+    service: str | None
+    group: str | None = None
+    """The group's Render name, for a key of a managed group (then `service` is None)."""
     key: str | None
     message: str
 
@@ -60,6 +73,7 @@ class SignalHit:
             "signal": self.signal.value,
             "enabled": self.enabled,
             "service": self.service,
+            "group": self.group,
             "key": self.key,
             "message": self.message,
         }
@@ -70,13 +84,20 @@ class ServicePreview:
     service: str
     service_id: str
     changes: tuple[KeyChange, ...] = ()
+    files: tuple[FileChange, ...] = ()
+    """Its own secret files; a group's are on the group's row."""
+    links: tuple[LinkChange, ...] = ()
     error: ReadError | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.files or self.links)
 
     @property
     def state(self) -> str:
         if self.error is not None:
             return "unread"
-        return "changes" if self.changes else "unchanged"
+        return "changes" if self.changed else "unchanged"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +105,8 @@ class ServicePreview:
             "id": self.service_id,
             "state": self.state,
             "changes": [c.to_dict() for c in self.changes],
+            "files": [f.to_dict() for f in self.files],
+            "links": [link.to_dict() for link in self.links],
             "error": None if self.error is None else self.error.to_dict(),
         }
 
@@ -116,6 +139,7 @@ class PulumiRun:
 class PreviewReport:
     stack: str
     services: tuple[ServicePreview, ...]
+    groups: tuple[GroupPreview, ...] = ()
     signals: tuple[SignalHit, ...] = ()
     check: tuple[Finding, ...] = ()
     """Errors `envparity check` finds in the stack: they always fail the preview."""
@@ -129,7 +153,13 @@ class PreviewReport:
 
     @property
     def changed(self) -> bool:
-        return any(s.changes for s in self.services)
+        return any(s.changed for s in self.services) or any(g.changed for g in self.groups)
+
+    @property
+    def determined(self) -> bool:
+        """Every service and managed group was read on Render."""
+        return (all(s.error is None for s in self.services)
+                and not any(g.unread for g in self.groups))
 
     @property
     def exit_code(self) -> ExitCode:
@@ -146,11 +176,12 @@ class PreviewReport:
             "stack": self.stack,
             "exit_code": int(self.exit_code),
             "changed": self.changed,
-            "determined": all(s.error is None for s in self.services),
+            "determined": self.determined,
             "parity_with": self.parity_with,
             "signals": [s.to_dict() for s in self.signals],
             "check": [f.to_dict() for f in self.check],
             "services": [s.to_dict() for s in self.services],
+            "groups": [g.to_dict() for g in self.groups],
             "notes": list(self.notes),
             "pulumi": self.pulumi.to_dict(),
         }
@@ -162,28 +193,37 @@ def previous_stack(stacks: Sequence[str], stack: str) -> str | None:
     return stacks[index - 1] if index > 0 else None
 
 
-def _hit(signal: Signal, settings: ReviewSignals, *, service: str, key: str | None,
-         message: str) -> SignalHit:
+def _hit(signal: Signal, settings: ReviewSignals, *, service: str | None, key: str | None,
+         message: str, group: str | None = None) -> SignalHit:
     return SignalHit(signal=signal, enabled=bool(getattr(settings, signal.setting)),
-                     service=service, key=key, message=message)
+                     service=service, group=group, key=key, message=message)
 
 
-def _change_hits(svc: ServicePreview, settings: ReviewSignals) -> list[SignalHit]:
+def _unread_hits(svc: ServicePreview, settings: ReviewSignals) -> list[SignalHit]:
+    if svc.error is None:
+        return []
+    return [_hit(Signal.RENDER_UNREADABLE, settings, service=svc.service, key=None,
+                 message=f"could not read {svc.service} ({svc.service_id}) on Render "
+                 f"({svc.error.reason}): {svc.error.message}")]
+
+
+def _change_hits(changes: Sequence[KeyChange], settings: ReviewSignals, *,
+                 service: str | None = None, group: str | None = None) -> list[SignalHit]:
+    """The signals of one service's (or, with `group`, one managed group's) key changes."""
+    keep = ("declare it for the group" if group is not None
+            else "declare it, or list it under preserve to keep it")
+    where = f" in group {group}" if group is not None else ""
     hits = []
-    if svc.error is not None:
-        hits.append(_hit(Signal.RENDER_UNREADABLE, settings, service=svc.service, key=None,
-                         message=f"could not read {svc.service} ({svc.service_id}) on Render "
-                         f"({svc.error.reason}): {svc.error.message}"))
-    for change in svc.changes:
+    for change in changes:
         if change.downgrade:
-            hits.append(_hit(Signal.URL_CLASS_WORSE, settings, service=svc.service,
-                             key=change.key, message=f"{change.key} moves {change.downgrade}"))
-        if change.reason is RemovalReason.UNDECLARED:
-            hits.append(_hit(Signal.UNDECLARED_REMOVAL, settings, service=svc.service,
+            hits.append(_hit(Signal.URL_CLASS_WORSE, settings, service=service, group=group,
                              key=change.key,
-                             message=f"{change.key} is on Render but was never declared; "
-                             "this update deletes it (declare it, or list it under preserve "
-                             "to keep it)"))
+                             message=f"{change.key}{where} moves {change.downgrade}"))
+        if change.reason is RemovalReason.UNDECLARED:
+            hits.append(_hit(Signal.UNDECLARED_REMOVAL, settings, service=service, group=group,
+                             key=change.key,
+                             message=f"{change.key} is on Render{where} but was never "
+                             f"declared; this update deletes it ({keep})"))
     return hits
 
 
@@ -227,7 +267,7 @@ def _parity_hits(
 
 def build_preview(
     desired: DesiredStack,
-    live: Sequence[Mapping[str, Secret] | ReadError],
+    live: LiveStack,
     *,
     settings: ReviewSignals,
     check: Sequence[Finding] = (),
@@ -236,24 +276,34 @@ def build_preview(
     fingerprint_key: bytes,
     notes: Sequence[str] = (),
 ) -> PreviewReport:
-    """The preview of `desired` against `live` (one entry per service, in order)."""
+    """The preview of `desired` against `live` (one service entry per service, in order)."""
+    links = link_changes(desired, live.services)
     services: list[ServicePreview] = []
     signals: list[SignalHit] = []
-    for svc, observed in zip(desired.services, live, strict=True):
+    for svc, observed in zip(desired.services, live.services, strict=True):
         if isinstance(observed, ReadError):
             preview = ServicePreview(service=svc.name, service_id=svc.service_id, error=observed)
         else:
-            changes = service_changes(svc, observed, fingerprint_key=fingerprint_key)
-            preview = ServicePreview(service=svc.name, service_id=svc.service_id, changes=changes)
+            preview = ServicePreview(
+                service=svc.name, service_id=svc.service_id,
+                changes=service_changes(svc, observed.own_env(), fingerprint_key=fingerprint_key),
+                files=file_changes(desired.groups.service_files.get(svc.name, {}),
+                                   observed.own_files(), fingerprint_key=fingerprint_key),
+                links=tuple(link for link in links if link.service == svc.name))
         services.append(preview)
-        signals += _change_hits(preview, settings)
+        signals += _unread_hits(preview, settings)
+        signals += _change_hits(preview.changes, settings, service=svc.name)
         if previous is not None:
             signals += _parity_hits(svc, preview, previous=previous, stack=desired.stack,
                                     settings=settings, stack_specific=stack_specific,
                                     fingerprint_key=fingerprint_key)
+    groups = group_previews(desired, live, links=links, fingerprint_key=fingerprint_key)
+    for group in groups:
+        signals += _change_hits(group.changes, settings, group=group.name)
     return PreviewReport(
         stack=desired.stack,
         services=tuple(services),
+        groups=groups,
         signals=tuple(signals),
         check=tuple(f for f in check if f.severity is Severity.ERROR),
         parity_with=None if previous is None else previous.stack,

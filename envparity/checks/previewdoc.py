@@ -48,16 +48,26 @@ def _verdict(data: Data) -> str:
         return f"fails review: {', '.join(reasons)}"
     if data["pulumi"]["ran"] and not data["pulumi"]["ok"]:
         return "could not run pulumi preview"
-    changed = [s for s in data["services"] if s["changes"]]
+    services = [s for s in data["services"] if _rows(s, link_to="group")]
+    groups = [g for g in data["groups"] if g["state"] in ("create", "changes")]
     if not data["determined"]:
         return "could not read Render for every service (render-unreadable is off)"
-    if not changed:
+    if not services and not groups:
         return "no changes"
-    n = sum(len(s["changes"]) for s in changed)
-    return f"{_plural(n, 'key')} change in {_plural(len(changed), 'service')}; no review signal"
+    # A link is on both its service's and its group's rows: counted once, with the group.
+    n = sum(len(s["changes"]) + len(s["files"]) for s in services)
+    n += sum(len(_rows(g, link_to="service")) for g in groups)
+    where = " and ".join(
+        _plural(len(found), what) for found, what in ((services, "service"), (groups, "group"))
+        if found)
+    return f"{_plural(n, 'change')} in {where}; no review signal"
 
 
 Side = tuple[str | None, str | None, str | None]
+
+
+def _signal_where(hit: Data) -> str:
+    return str(hit["service"]) if hit["group"] is None else f"group {hit['group']}"
 
 
 def _sides(change: Data) -> tuple[Side, Side]:
@@ -72,6 +82,22 @@ def _why(change: Data) -> str:
     return "; ".join(t for t in (change["why"], change["downgrade"]) if t)
 
 
+Row = tuple[str, str, str, Side, Side, str]
+"""(prefix, name, change, before, after, why): a key, a secret file or a link."""
+
+
+def _rows(entry: Data, *, link_to: str) -> list[Row]:
+    """Every row of a service's or group's entry; `link_to` names a link's other end."""
+    keys = [("", c["key"], c["change"], *_sides(c), _why(c)) for c in entry["changes"]]
+    files = [("", f["path"], f["change"], (f["old"], None, None), (f["new"], None, None),
+              f["why"] or "") for f in entry["files"]]
+    links = [("link ", link[link_to], link["change"],
+              ("linked" if link["change"] == "removed" else None, None, None),
+              ("linked" if link["change"] == "added" else None, None, None),
+              link["why"] or "") for link in entry["links"]]
+    return [*keys, *files, *links]
+
+
 # --- text ------------------------------------------------------------------------------------
 
 _MARKS: Final = {"added": "+", "changed": "~", "removed": "-"}
@@ -84,26 +110,32 @@ def _text(data: Data) -> str:
         lines += ["", "Review signals:"]
         for s in data["signals"]:
             state = "" if s["enabled"] else " (off in the catalog)"
-            lines.append(f"  {s['signal']}{state}: {s['service']}: {t(s['message'])}")
+            lines.append(f"  {s['signal']}{state}: {t(_signal_where(s))}: {t(s['message'])}")
     if data["check"]:
         lines += ["", "envparity check:"]
         lines += [f"  {t(f['location'])}: {f['key'] or ''}: {t(f['message'])} [{f['rule']}]"
                   for f in data["check"]]
     for svc in data["services"]:
-        lines += ["", _service_title(svc)]
-        for change in svc["changes"]:
-            old_text, new_text = (_text_side(side) for side in _sides(change))
-            shown = {"added": new_text, "removed": old_text}.get(
-                change["change"], f"{old_text} -> {new_text}")
-            why = _why(change)
-            lines.append(f"  {_MARKS[change['change']]} {change['key']}  {shown}"
-                         + (f"  ({t(why)})" if why else ""))
+        lines += ["", _service_title(svc), *_text_rows(svc, link_to="group")]
         if svc["error"]:
             lines.append(f"  could not read: {t(svc['error']['message'])}")
+    for group in data["groups"]:
+        lines += ["", f"group {t(group['name'])} ({t(group['group'])}): {_group_state(group)}",
+                  *_text_rows(group, link_to="service")]
     lines += [f"\nnote: {t(n)}" for n in data["notes"]]
     lines += ["", *_pulumi_heading(data["pulumi"])]
     lines += [f"  | {t(line)}" for line in data["pulumi"]["output"]]
     return "\n".join(lines) + "\n"
+
+
+def _text_rows(entry: Data, *, link_to: str) -> list[str]:
+    lines = []
+    for prefix, name, change, old, new, why in _rows(entry, link_to=link_to):
+        old_text, new_text = _text_side(old), _text_side(new)
+        shown = {"added": new_text, "removed": old_text}.get(change, f"{old_text} -> {new_text}")
+        lines.append(f"  {_MARKS[change]} {prefix}{terminal_text(name)}  {shown}"
+                     + (f"  ({terminal_text(why)})" if why else ""))
+    return lines
 
 
 def _text_side(side: Side) -> str:
@@ -114,7 +146,14 @@ def _text_side(side: Side) -> str:
 
 def _service_state(svc: Data) -> str:
     return {"unchanged": "unchanged", "unread": "could not be read"}.get(
-        svc["state"], _plural(len(svc["changes"]), "change"))
+        svc["state"], _plural(len(_rows(svc, link_to="group")), "change"))
+
+
+def _group_state(group: Data) -> str:
+    if group["state"] in ("unchanged", "unread"):
+        return {"unchanged": "unchanged", "unread": "could not be read"}[group["state"]]
+    n = _plural(len(_rows(group, link_to="service")), "change")
+    return f"to create, {n}" if group["state"] == "create" else n
 
 
 def _service_title(svc: Data) -> str:
@@ -158,12 +197,18 @@ def _markdown(data: Data) -> str:
             out.append(f"Could not read it on Render: {markdown_text(error['message'])} "
                        f"(fix: {markdown_text(error['hint'])})")
             continue
-        out += ["| Key | Change | Before | After | Why |", "|---|---|---|---|---|"]
-        for change in svc["changes"]:
-            old, new = _sides(change)
-            out.append(f"| {markdown_code(change['key'])} | {change['change']} | "
-                       f"{_md_side(old)} | {_md_side(new)} | "
-                       f"{markdown_text(_why(change))} |")
+        out += _md_table(svc, link_to="group")
+    for group in data["groups"]:
+        name = markdown_code(group["name"])
+        if group["state"] == "unchanged":
+            unchanged.append(f"group {name}")
+            continue
+        out += ["", f"### Group {name} ({markdown_code(group['group'])}): "
+                f"{_group_state(group)}", ""]
+        if group["state"] == "unread":
+            out.append("Could not read the stack's env groups on Render (see the services).")
+            continue
+        out += _md_table(group, link_to="service")
     if unchanged:
         out += ["", f"Unchanged: {', '.join(unchanged)}"]
     out += [f"\n_Note: {markdown_text(n)}_" for n in data["notes"]]
@@ -171,15 +216,25 @@ def _markdown(data: Data) -> str:
     return "\n".join(out) + "\n"
 
 
+def _md_table(entry: Data, *, link_to: str) -> list[str]:
+    out = ["| Key | Change | Before | After | Why |", "|---|---|---|---|---|"]
+    for prefix, name, change, old, new, why in _rows(entry, link_to=link_to):
+        out.append(f"| {prefix}{markdown_code(name)} | {change} | {_md_side(old)} | "
+                   f"{_md_side(new)} | {markdown_text(why)} |")
+    return out
+
+
 def _md_signals(data: Data) -> list[str]:
     if not data["signals"]:
         return []
     out = ["", "### Review signals", "",
-           "| Fails | Signal | Service | Key | Why |", "|---|---|---|---|---|"]
+           "| Fails | Signal | Where | Key | Why |", "|---|---|---|---|---|"]
     for s in data["signals"]:
         mark = "❌ yes" if s["enabled"] else "no: off in the catalog"
         key = markdown_code(s["key"]) if s["key"] else ""
-        out.append(f"| {mark} | `{s['signal']}` | {markdown_code(s['service'])} | {key} | "
+        where = (markdown_code(s["service"]) if s["group"] is None
+                 else f"group {markdown_code(s['group'])}")
+        out.append(f"| {mark} | `{s['signal']}` | {where} | {key} | "
                    f"{markdown_text(s['message'])} |")
     return out
 

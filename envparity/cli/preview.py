@@ -1,5 +1,6 @@
-"""`envparity preview`: the per-key change of every service, the review signals, then
-Pulumi's own preview, as text, JSON or a PR comment (markdown).
+"""`envparity preview`: the per-key change of every service and managed env group, their
+secret files and links, the review signals, then Pulumi's own preview, as text, JSON or a PR
+comment (markdown).
 
 Exit 2 when `check` refuses the stack or a review signal the catalog leaves on fires; else
 1 when Pulumi's preview failed; else 0 (2 as well with --expect-no-changes and changes).
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from envparity.checks.common import read_live_env
+from envparity.checks.groups import LiveStack, read_live_stack
 from envparity.checks.parity import stack_specific_keys
 from envparity.checks.preview import PreviewReport, PulumiRun, build_preview, previous_stack
 from envparity.checks.previewdoc import render_preview
@@ -33,7 +34,7 @@ from envparity.stack.config import read_stack_config
 from envparity.stack.keyfile import fingerprint_key
 from envparity.stack.toolchain import repo_root
 
-__all__ = ["EPILOG", "run_preview"]
+__all__ = ["EPILOG", "read_render", "run_preview"]
 
 EPILOG = """exit codes:
   0  the preview ran; no review signal fails it
@@ -43,22 +44,22 @@ EPILOG = """exit codes:
   1  could not run: config unreadable, or pulumi preview failed
 
 Render is read with the stack's own render:apiKey (else RENDER_API_KEY); RENDER_API_URL
-and SSL_CERT_FILE point the client elsewhere. Secrets show only as keyed fingerprints
-(ENVPARITY_FINGERPRINT_KEY); postgres URLs as their class and host.
+and SSL_CERT_FILE point the client elsewhere. Secrets and secret file contents show only
+as keyed fingerprints (ENVPARITY_FINGERPRINT_KEY); postgres URLs as their class and host.
 """
 
-LiveEnv = Sequence[Mapping[str, Secret] | ReadError]
-
-
-def _read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveEnv:
+def read_render(desired: DesiredStack, config: Mapping[str, ConfigValue]) -> LiveStack:
+    """Render now, read once with the stack's own key: each service's vars, files and linked
+    groups, and the stack's managed groups. Pulumi's preview gets the vars from this read."""
     entry = config.get("render:apiKey")
     key = None if entry is None else Secret(reveal(entry.value))
     try:
         with RenderClient.from_env(api_key=key) as client:
-            return read_live_env(client, desired.services)
+            return read_live_stack(client, desired)
     except EnvparityError as exc:
-        return [ReadError(service=s.name, service_id=s.service_id, reason="error",
-                          message=str(exc), hint=exc.hint) for s in desired.services]
+        errors = tuple(ReadError(service=s.name, service_id=s.service_id, reason="error",
+                                 message=str(exc), hint=exc.hint) for s in desired.services)
+        return LiveStack(services=errors, groups=None)
 
 
 def _previous(
@@ -81,7 +82,7 @@ def _pulumi(
 ) -> PulumiRun:
     if report.check:
         return PulumiRun(ran=False, note="envparity check refuses the stack")
-    if any(s.error is not None for s in report.services):
+    if not report.determined:
         return PulumiRun(ran=False, note="Render could not be read, so nothing can be planned")
     from envparity.stack import engine
 
@@ -126,7 +127,7 @@ def build_report(
     findings: list[Finding] = stack_findings(catalog, args.stack, config,
                                              location=stack_file(args.stack))
     desired = build_desired(catalog, args.stack, config)
-    live = _read_render(desired, config)
+    live = read_render(desired, config)
     report = build_preview(
         desired,
         live,
@@ -137,8 +138,10 @@ def build_report(
         fingerprint_key=fingerprint_key(),
         notes=notes,
     )
-    read = {svc.name: env for svc, env in zip(desired.services, live, strict=True)
-            if not isinstance(env, ReadError)}
+    read: dict[str, Mapping[str, Secret]] = {
+        svc.name: found.own_env()
+        for svc, found in zip(desired.services, live.services, strict=True)
+        if not isinstance(found, ReadError)}
     return report, read
 
 

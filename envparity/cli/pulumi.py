@@ -57,10 +57,12 @@ def _demo(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     for name, func, text, more in (
         ("preview", _preview, "Show what `pulumi up` would change on Render for a stack.",
-         " Reads each service's env on Render and lists, per service, every key the update"
-         " adds, changes or removes (secrets as keyed fingerprints, postgres URLs as class"
-         " and host, why a key is removed), the review signals that fail a pull request,"
-         " and Pulumi's own preview below."),
+         " Reads each service's env, secret files and env groups on Render and lists, per"
+         " service and per managed env group, every key the update adds, changes or"
+         " removes (secrets as keyed fingerprints, postgres URLs as class and host, why a"
+         " key is removed), the secret files (content as fingerprints) and links it"
+         " changes, the review signals that fail a pull request, and Pulumi's own preview"
+         " below."),
         ("up", _up, "Apply a stack: make every service's env on Render equal the declaration.",
          " Reads each service's env on Render first, so changes made there by hand are"
          " undone and preserved keys are kept. Every service whose env changed, or whose env"

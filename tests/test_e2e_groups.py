@@ -7,6 +7,7 @@ A scratch copy of the project whose catalog moves the keys api and worker share 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.engine  # runs the pinned pulumi CLI
 
 STACK = "production"
 FILE_CANARY = "-----BEGIN CANARY----- file-e2e-8c41e2 -----END CANARY-----"
+STRAY_CANARY = "stray-e2e-5d2f90"
 
 
 @dataclass
@@ -143,6 +145,40 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
     assert world.group()["envVars"] == group["envVars"]
     assert cli.main(["drift", "--stack", STACK]) == 0
     assert cli.main(["status", "--stack", STACK]) == 0
+
+    # A key added to the group by hand, two keys and the file changed: the preview names the
+    # stray key (never its value), one up removes it alone and puts the others back.
+    writes_before = len(world.emu.requests)
+    world.emu.set_group_env_var(group["id"], "STRAY", STRAY_CANARY)
+    world.emu.set_group_env_var(group["id"], "SUPABASE_URL", "https://hand.supabase.co")
+    world.emu.set_group_env_var(group["id"], "JWT_SECRET_KEY", "by-hand")
+    with world.emu.store.lock:
+        world.emu.store.env_groups[group["id"]]["secretFiles"][0]["content"] = "by hand"
+    shown = len(world.output)
+    ops = world.preview()
+    assert ops["group-shared"] == "update"
+    printed = "".join(world.output[shown:])
+    assert re.search(r'- +key *: *"STRAY"', printed), printed
+    assert STRAY_CANARY not in printed
+    changed = {"group-shared", "group-shared-SUPABASE_URL", "group-shared-JWT_SECRET_KEY",
+               "group-shared-file-ca.pem"}
+    assert {name for name, op in ops.items() if op != "same"} == changed
+    world.up()
+    assert world.group()["envVars"] == group["envVars"]
+    assert {f["name"]: f["content"] for f in world.group()["secretFiles"]} == {
+        "ca.pem": FILE_CANARY}
+    requests = world.emu.requests[writes_before:]
+    assert [r.path for r in requests if r.method == "DELETE"] == [
+        f"/v1/env-groups/{group['id']}/env-vars/STRAY"]
+    puts = [i for i, r in enumerate(requests) if r.method == "PUT"]
+    for sid in ids.values():
+        started = [i for i, r in enumerate(requests)
+                   if (r.method, r.path) == ("POST", f"/v1/services/{sid}/deploys")]
+        # The removal's deploy, then at most two for the three changes written together.
+        assert 2 <= len(started) <= 3
+        assert started[-1] > max(puts)
+    assert set(world.preview().values()) == {"same"}
+    assert cli.main(["drift", "--stack", STACK]) == 0
 
     # The file's content reaches neither output nor state.
     assert cli.main(["plan", "--stack", STACK, "--format", "json"]) == 0

@@ -29,6 +29,7 @@ from envparity.plugins.provider.props import SECRET_SIG, SIG_KEY, Prop, Sealed, 
 from envparity.plugins.provider.rollout import Rollout, env_digest, rollout_from
 from envparity.plugins.provider.server import RenderProvider, serve
 from envparity.render.client import RenderClient
+from envparity.render.ratelimit import RateLimiter
 
 OLD_ENV = {"A": "1", "S": CANARY}
 
@@ -256,10 +257,13 @@ def stub(emu: Emulator) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
 
 
 @contextmanager
-def provider_stub(emu: Emulator) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    """The provider served over gRPC, configured for `emu`."""
+def provider_stub(
+    emu: Emulator, limiter: RateLimiter | None = None,
+) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
+    """The provider served over gRPC, configured for `emu` (under Render's limits, or
+    `limiter`'s)."""
     provider = RenderProvider(client_factory=lambda s: RenderClient(
-        base_url=emu.base_url, api_key=s.require_key()), sleep=lambda _: None)
+        base_url=emu.base_url, api_key=s.require_key(), limiter=limiter), sleep=lambda _: None)
     server, port = serve(provider)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

@@ -143,8 +143,12 @@ def test_bad_inputs_are_refused_before_render(stub: Stub,
     before = len(emu.requests)
     checked = stub.Check(provider_pb2.CheckRequest(
         urn=urn(GROUP, "g"), type=GROUP,
-        news=struct({"name": "", "ownerId": OWNER_ID, "envVars": [{"key": "A", "value": "1"}]})))
-    assert sorted(f.property for f in checked.failures) == ["envVars", "name"]
+        news=struct({"name": "", "ownerId": OWNER_ID, "envVars": [{"key": "A", "value": CANARY}],
+                     "secretFiles": [{"name": "a.pem", "content": CANARY}]})))
+    # Values and contents belong to their own resources: the group lists names only.
+    assert sorted(f.property for f in checked.failures) == ["envVars[0]", "name",
+                                                            "secretFiles[0]"]
+    assert not any(CANARY in f.reason for f in checked.failures)
     with pytest.raises(grpc.RpcError) as caught:
         stub.Create(provider_pb2.CreateRequest(
             urn=urn(VAR, "v"), type=VAR,
@@ -191,3 +195,81 @@ def test_changed_groups_and_files_deploy_the_services_they_reach(
         assert len(emu.deploys(WORKER_SERVICE)) == 2
     finally:
         configure(stub, deploy=False)
+
+
+def hand_file(emu: Emulator, owner: str, name: str, content: str) -> None:
+    with emu.store.lock:
+        record = emu.store.services.get(owner) or emu.store.env_groups[owner]
+        record["secretFiles"].append({"name": name, "content": content, "seq": 10_001})
+
+
+def test_names_in_a_group_that_nothing_declares_are_named_then_deleted(
+    stub: Stub, recorded: tuple[Emulator, Recorder]
+) -> None:
+    emu, _ = recorded
+    inputs = {"name": "owned", "ownerId": OWNER_ID, "envVars": [{"key": "B"}, {"key": "A"}],
+              "secretFiles": [{"name": "ca.pem", "content": ""}]}
+    group = create(stub, GROUP, inputs)
+    gid = group.id
+    for key in ("A", "B"):
+        create(stub, VAR, {"envGroupId": gid, "envVarKey": key, "value": "v"})
+    create(stub, GFILE, {"envGroupId": gid, "secretFileName": "ca.pem", "content": "c"})
+    emu.set_group_env_var(gid, "HAND", CANARY)
+    hand_file(emu, gid, "hand.txt", CANARY)
+
+    # The outputs hold what Render holds, by name; the inputs keep what was declared.
+    news = stub.Check(provider_pb2.CheckRequest(urn=urn(GROUP, "g"), type=GROUP,
+                                                news=struct(inputs))).inputs
+    read = stub.Read(provider_pb2.ReadRequest(id=gid, urn=urn(GROUP, "g"), type=GROUP,
+                                              properties=group.properties, inputs=news))
+    assert CANARY not in str(read)
+    outputs, kept = (json_format.MessageToDict(p) for p in (read.properties, read.inputs))
+    assert outputs["envVars"] == [{"key": "A"}, {"key": "B"}, {"key": "HAND"}]
+    assert kept["envVars"] == [{"key": "A"}, {"key": "B"}]
+    diff = stub.Diff(provider_pb2.DiffRequest(id=gid, urn=urn(GROUP, "g"), type=GROUP,
+                                              olds=read.properties, old_inputs=read.inputs,
+                                              news=news))
+    # Named by the outputs' element, so the preview prints `- key: "HAND"`, never a value.
+    assert {p: (d.kind, d.inputDiff) for p, d in diff.detailedDiff.items()} == {
+        "envVars[2]": (provider_pb2.PropertyDiff.DELETE, False),
+        "secretFiles[1]": (provider_pb2.PropertyDiff.DELETE, False)}
+    assert list(diff.replaces) == []
+
+    emu.set_group_env_var(gid, "LATE", "after the diff")
+    writes = len(emu.requests)
+    done = stub.Update(provider_pb2.UpdateRequest(
+        id=gid, urn=urn(GROUP, "g"), type=GROUP, olds=read.properties,
+        old_inputs=read.inputs, news=news))
+    assert sorted((r.method, r.path) for r in emu.requests[writes:] if r.method != "GET") == [
+        ("DELETE", f"/v1/env-groups/{gid}/env-vars/HAND"),
+        ("DELETE", f"/v1/env-groups/{gid}/secret-files/hand.txt")]
+    # Declared names stay; one that appeared after the diff waits for the next preview.
+    assert emu.group_env_vars(gid) == {"A": "v", "B": "v", "LATE": "after the diff"}
+    assert emu.secret_files(gid) == {"ca.pem": "c"}
+    assert done.refresh_before_update
+    again = stub.Read(provider_pb2.ReadRequest(id=gid, urn=urn(GROUP, "g"), type=GROUP,
+                                               properties=done.properties, inputs=news))
+    # B dropped by the program: its EnvGroupEnvVar deletes it, so the group does not.
+    dropped = struct({**inputs, "envVars": [{"key": "A"}]})
+    diff = stub.Diff(provider_pb2.DiffRequest(id=gid, urn=urn(GROUP, "g"), type=GROUP,
+                                              olds=again.properties, old_inputs=again.inputs,
+                                              news=dropped))
+    assert {p: d.kind for p, d in diff.detailedDiff.items()} == {
+        "envVars[2]": provider_pb2.PropertyDiff.DELETE}
+
+
+def test_a_group_taken_over_keeps_its_names_until_a_diff_shows_them(
+    stub: Stub, recorded: tuple[Emulator, Recorder]
+) -> None:
+    emu, _ = recorded
+    existing = create(stub, GROUP, {"name": "adopted", "ownerId": OWNER_ID, "envVars": []})
+    emu.set_group_env_var(existing.id, "OLD", "x")
+    taken = create(stub, GROUP, {"name": "adopted", "ownerId": OWNER_ID, "envVars": []})
+    assert taken.id == existing.id
+    assert emu.group_env_vars(taken.id) == {"OLD": "x"}
+    assert json_format.MessageToDict(taken.properties)["envVars"] == [{"key": "OLD"}]
+    # A group that lists no names claims none: legacy state and hand-written programs.
+    unlisted = struct({"name": "adopted", "ownerId": OWNER_ID})
+    diff = stub.Diff(provider_pb2.DiffRequest(id=taken.id, urn=urn(GROUP, "g"), type=GROUP,
+                                              olds=taken.properties, news=unlisted))
+    assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE

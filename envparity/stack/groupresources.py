@@ -36,8 +36,13 @@ def declare_groups(
     ids: Mapping[str, str] = {s.name: s.service_id for s in desired.services}
     exported: dict[str, dict[str, object]] = {}
     for group in desired.groups.groups:
+        # The group lists its keys and files by name, so it deletes any Render holds that the
+        # catalog does not; values and contents are the resources below.
         made = render.env_groups.EnvGroup(
-            f"group-{group.gid}", name=group.name, owner_id=desired.groups.owner_id, env_vars=[],
+            f"group-{group.gid}", name=group.name, owner_id=desired.groups.owner_id,
+            env_vars=[render.env_groups.EnvVarInputArgs(key=key) for key in sorted(group.env)],
+            secret_files=[render.env_groups.SecretFileInputArgs(name=name, content="")
+                          for name in sorted(group.files)],
             opts=plain,
         )
         for key, value in group.env.items():

@@ -3,34 +3,56 @@
 Each token of the `pulumi-render` SDK that envparity declares is served here: a group is
 renamed in place (PATCH takes only its name) and its vars and files are their own resources,
 written key by key, because Render has no bulk replace for a group (a group that already has
-the declared name is taken over, not duplicated); a link is its own
-resource; a service's secret file is written alone (`PUT .../secret-files/{name}`), never by
-the replace-all call that would delete the files it does not name. Values and contents stay
+the declared name is taken over, not duplicated); a link is its own resource; a
+service's secret file is written alone (`PUT .../secret-files/{name}`), never by the
+replace-all call that would delete the files it does not name. Values and contents stay
 sealed secrets from the engine's request to its response. Render does not redeploy a service
-when its groups or files change, so each answers the services whose env it changed.
+when its groups or files change, so each answers the services whose env it changed. A
+group owns the set of names it holds (`groupkeys`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
-from envparity.core.errors import EnvparityError, RenderApiError, RenderNotFound
+from envparity.core.errors import EnvparityError, RenderNotFound
 from envparity.core.secret import Secret
 from envparity.plugins.provider.envvars import Change, ChangeKind, CheckFailure, EnvDiff
-from envparity.plugins.provider.props import PropMap, Sealed, is_unknown, unseal
+from envparity.plugins.provider.groupkeys import (
+    FILES,
+    LISTS,
+    VARS,
+    Extra,
+    Listed,
+    changes,
+    check_lists,
+    extras,
+    held_props,
+    prune,
+)
+from envparity.plugins.provider.props import Prop, PropMap, Sealed, is_unknown, unseal
 from envparity.render.client import EnvGroup, RenderClient
 
-__all__ = ["KINDS", "Applied", "Kind", "check", "deploy", "diff", "kind_of",
-           "schema_resources"]
+__all__ = ["GROUP", "GROUP_FILE", "GROUP_VAR", "KINDS", "LINK", "SERVICE_FILE", "Done", "Kind",
+           "check", "diff", "kind_of", "read"]
 
 GROUP: Final = "render:env-groups:EnvGroup"
 GROUP_VAR: Final = "render:env-groups:EnvGroupEnvVar"
 GROUP_FILE: Final = "render:env-groups:EnvGroupSecretFile"
 LINK: Final = "render:env-groups:LinkServiceToEnvGroup"
 SERVICE_FILE: Final = "render:services:SecretFile"
-Applied = tuple[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """After a create or update: the id, the services whose env changed (none when Render
+    already matched), and the outputs (None: the inputs as they are)."""
+
+    rid: str
+    touched: tuple[str, ...] = ()
+    outputs: PropMap | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,11 +64,11 @@ class Kind:
     replace_on: tuple[str, ...]
     sealed: str | None
     """The input that holds a value or content: always kept a secret."""
-    apply: Callable[[RenderClient, PropMap, str | None], Applied]
-    """Create (id None) or update (the id): make Render match; answers the id and the
-    services whose env changed (nothing is written when Render already matches)."""
+    apply: Callable[[RenderClient, PropMap, str | None, list[Extra]], Done]
+    """Create (id None) or update (the id): make Render match, deleting the extras the
+    diff named (a group's only)."""
     read: Callable[[RenderClient, str, PropMap], PropMap | None]
-    """The live inputs, or None when the thing is gone from Render."""
+    """The live outputs, or None when the thing is gone from Render."""
     delete: Callable[[RenderClient, str], tuple[str, ...]]
     """Remove it from Render by its id (already gone counts as done); answers the services
     whose env changed."""
@@ -71,21 +93,34 @@ def _parts(rid: str) -> tuple[str, str]:
 
 # --- env group ---------------------------------------------------------------------------------
 
-def _apply_group(client: RenderClient, props: PropMap, rid: str | None) -> Applied:
+def _create_group(client: RenderClient, props: PropMap) -> EnvGroup:
+    name, owner = _text(props, "name"), _text(props, "ownerId")
+    # A second group with the same name would split the keys between two groups that
+    # services cannot tell apart; one that exists already is taken over instead.
+    same = [g for g in client.list_env_groups(names=[name], owner_ids=[owner]) if g.name == name]
+    if len(same) > 1:
+        raise EnvparityError(f"workspace {owner} has {len(same)} env groups named {name}",
+                             hint="delete or rename all but one in the Render dashboard")
+    if same:
+        return client.get_env_group(same[0].id)
+    return client.create_env_group(name=name, owner_id=owner)
+
+
+def _apply_group(client: RenderClient, props: PropMap, rid: str | None,
+                 extras: list[Extra]) -> Done:
     if rid is None:
-        name, owner = _text(props, "name"), _text(props, "ownerId")
-        # A second group with the same name would split the keys between two groups that
-        # services cannot tell apart; one that exists already is taken over instead.
-        same = [g for g in client.list_env_groups(names=[name], owner_ids=[owner])
-                if g.name == name]
-        if len(same) > 1:
-            raise EnvparityError(f"workspace {owner} has {len(same)} env groups named {name}",
-                                 hint="delete or rename all but one in the Render dashboard")
-        made = same[0].id if same else client.create_env_group(name=name, owner_id=owner).id
-        return made, ()
-    if client.get_env_group(rid).name != _text(props, "name"):
+        group = _create_group(client, props)
+        return Done(group.id, (), {**props, **held_props(group)})
+    group = client.get_env_group(rid)
+    if group.name != _text(props, "name"):
         client.rename_env_group(rid, _text(props, "name"))
-    return rid, ()
+    touched = prune(client, group, extras)
+    held = held_props(group)
+    gone = {(e.listed.prop, e.name) for e in extras}
+    left = {listed.prop: [i for i in cast(list[Prop], held[listed.prop])
+                          if (listed.prop, cast(PropMap, i)[listed.name]) not in gone]
+            for listed in LISTS}
+    return Done(rid, touched, {**props, **left})
 
 
 def _read_group(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -93,7 +128,7 @@ def _read_group(client: RenderClient, rid: str, props: PropMap) -> PropMap | Non
         group = client.get_env_group(rid)
     except RenderNotFound:
         return None
-    return {**props, "name": group.name, "ownerId": group.owner_id}
+    return {**props, "name": group.name, "ownerId": group.owner_id, **held_props(group)}
 
 
 def _delete_group(client: RenderClient, rid: str) -> tuple[str, ...]:
@@ -105,67 +140,63 @@ def _delete_group(client: RenderClient, rid: str) -> tuple[str, ...]:
     return linked
 
 
-# --- group var and group file ------------------------------------------------------------------
+# --- group var and group file: one shape, two lists ---------------------------------------------
 
-def _held(group: EnvGroup, *, files: bool) -> dict[str, Secret]:
-    if files:
-        return {f.name: f.content for f in group.secret_files}
-    return {v.key: v.value for v in group.env_vars}
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _InGroup:
+    """A var or a file of a group: the list it is in, and its name and value inputs."""
 
-
-def _read_in_group(
-    client: RenderClient, rid: str, *, files: bool
-) -> tuple[str, str, Secret] | None:
-    """(group id, key or file name, live value) of a group's var or file, or None if gone."""
-    group, name = _parts(rid)
-    try:
-        found = _held(client.get_env_group(group), files=files)
-    except RenderNotFound:
-        return None
-    return (group, name, found[name]) if name in found else None
+    listed: Listed
+    name: str
+    value: str
+    values: Callable[[EnvGroup], dict[str, Secret]]
+    put: Callable[[RenderClient, str, str, Secret], EnvGroup]
 
 
-def _apply_group_var(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
-    group, key = _text(props, "envGroupId"), _text(props, "envVarKey")
-    value = _secret(props, "value")
-    if _held(client.get_env_group(group), files=False).get(key) == value:
-        return f"{group}/{key}", ()
-    return f"{group}/{key}", client.put_group_env_var(group, key, value).service_ids
+_VAR: Final = _InGroup(listed=VARS, name="envVarKey", value="value",
+                       values=lambda g: {v.key: v.value for v in g.env_vars},
+                       put=RenderClient.put_group_env_var)
+_FILE: Final = _InGroup(listed=FILES, name="secretFileName", value="content",
+                        values=lambda g: {f.name: f.content for f in g.secret_files},
+                        put=RenderClient.put_group_secret_file)
 
 
-def _read_group_var(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
-    hit = _read_in_group(client, rid, files=False)
-    if hit is None:
-        return None
-    return {**props, "envGroupId": hit[0], "envVarKey": hit[1], "value": Sealed(hit[2].reveal())}
+def _apply_in_group(held: _InGroup) -> Callable[[RenderClient, PropMap, str | None,
+                                                 list[Extra]], Done]:
+    def apply(client: RenderClient, props: PropMap, _rid: str | None,
+              _extras: list[Extra]) -> Done:
+        group, name = _text(props, "envGroupId"), _text(props, held.name)
+        value = _secret(props, held.value)
+        if held.values(client.get_env_group(group)).get(name) == value:
+            return Done(f"{group}/{name}")
+        return Done(f"{group}/{name}", held.put(client, group, name, value).service_ids)
+
+    return apply
 
 
-def _apply_group_file(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
-    group, name = _text(props, "envGroupId"), _text(props, "secretFileName")
-    content = _secret(props, "content")
-    if _held(client.get_env_group(group), files=True).get(name) == content:
-        return f"{group}/{name}", ()
-    return f"{group}/{name}", client.put_group_secret_file(group, name, content).service_ids
+def _read_in_group(held: _InGroup) -> Callable[[RenderClient, str, PropMap], PropMap | None]:
+    def read(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
+        group, name = _parts(rid)
+        try:
+            found = held.values(client.get_env_group(group))
+        except RenderNotFound:
+            return None
+        if name not in found:
+            return None
+        return {**props, "envGroupId": group, held.name: name,
+                held.value: Sealed(found[name].reveal())}
+
+    return read
 
 
-def _read_group_file(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
-    hit = _read_in_group(client, rid, files=True)
-    if hit is None:
-        return None
-    return {**props, "envGroupId": hit[0], "secretFileName": hit[1],
-            "content": Sealed(hit[2].reveal())}
-
-
-def _delete_in_group(
-    remove: Callable[[RenderClient, str, str], None],
-) -> Callable[[RenderClient, str], tuple[str, ...]]:
+def _delete_in_group(held: _InGroup) -> Callable[[RenderClient, str], tuple[str, ...]]:
     """Delete one var or file of a group; the group's linked services lose it."""
 
     def delete(client: RenderClient, rid: str) -> tuple[str, ...]:
         group, name = _parts(rid)
         try:
             linked = client.get_env_group(group).service_ids
-            remove(client, group, name)
+            held.listed.remove(client, group, name)
         except RenderNotFound:
             return ()
         return linked
@@ -175,12 +206,13 @@ def _delete_in_group(
 
 # --- link --------------------------------------------------------------------------------------
 
-def _apply_link(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
+def _apply_link(client: RenderClient, props: PropMap, _rid: str | None,
+                _extras: list[Extra]) -> Done:
     group, service = _text(props, "envGroupId"), _text(props, "serviceId")
     if service in client.get_env_group(group).service_ids:
-        return f"{group}/{service}", ()
+        return Done(f"{group}/{service}")
     client.link_env_group(group, service)
-    return f"{group}/{service}", (service,)
+    return Done(f"{group}/{service}", (service,))
 
 
 def _read_link(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -203,13 +235,14 @@ def _delete_link(client: RenderClient, rid: str) -> tuple[str, ...]:
 
 # --- service secret file -----------------------------------------------------------------------
 
-def _apply_service_file(client: RenderClient, props: PropMap, _rid: str | None) -> Applied:
+def _apply_service_file(client: RenderClient, props: PropMap, _rid: str | None,
+                        _extras: list[Extra]) -> Done:
     service, name = _text(props, "serviceId"), _text(props, "secretFileName")
     content = _secret(props, "content")
     if {f.name: f.content for f in client.list_secret_files(service)}.get(name) == content:
-        return f"{service}/{name}", ()
+        return Done(f"{service}/{name}")
     client.put_secret_file(service, name, content)
-    return f"{service}/{name}", (service,)
+    return Done(f"{service}/{name}", (service,))
 
 
 def _read_service_file(client: RenderClient, rid: str, props: PropMap) -> PropMap | None:
@@ -233,16 +266,18 @@ def _delete_service_file(client: RenderClient, rid: str) -> tuple[str, ...]:
     return (service,)
 
 
+def _in_group(token: str, held: _InGroup) -> Kind:
+    return Kind(token=token, inputs=("envGroupId", held.name, held.value),
+                replace_on=("envGroupId", held.name), sealed=held.value,
+                apply=_apply_in_group(held), read=_read_in_group(held),
+                delete=_delete_in_group(held))
+
+
 KINDS: Final = {k.token: k for k in (
-    Kind(token=GROUP, inputs=("name", "ownerId", "envVars"), replace_on=("ownerId",),
+    Kind(token=GROUP, inputs=("name", "ownerId"), replace_on=("ownerId",),
          sealed=None, apply=_apply_group, read=_read_group, delete=_delete_group),
-    Kind(token=GROUP_VAR, inputs=("envGroupId", "envVarKey", "value"),
-         replace_on=("envGroupId", "envVarKey"), sealed="value", apply=_apply_group_var,
-         read=_read_group_var, delete=_delete_in_group(RenderClient.delete_group_env_var)),
-    Kind(token=GROUP_FILE, inputs=("envGroupId", "secretFileName", "content"),
-         replace_on=("envGroupId", "secretFileName"), sealed="content",
-         apply=_apply_group_file, read=_read_group_file,
-         delete=_delete_in_group(RenderClient.delete_group_secret_file)),
+    _in_group(GROUP_VAR, _VAR),
+    _in_group(GROUP_FILE, _FILE),
     Kind(token=LINK, inputs=("envGroupId", "serviceId"), replace_on=("envGroupId", "serviceId"),
          sealed=None, apply=_apply_link, read=_read_link, delete=_delete_link),
     Kind(token=SERVICE_FILE, inputs=("serviceId", "secretFileName", "content"),
@@ -260,71 +295,41 @@ def check(kind: Kind, news: PropMap) -> tuple[PropMap, list[CheckFailure]]:
     failures = []
     for name in kind.inputs:
         value, _ = unseal(news.get(name))
-        if name == "envVars":
-            if value not in (None, []) and not is_unknown(value):
-                failures.append(CheckFailure(name, "this provider writes a group's vars key by "
-                                             f"key: declare each as {GROUP_VAR}"))
-        elif not isinstance(value, str) or (value == "" and not is_unknown(value)):
+        if not isinstance(value, str) or (value == "" and not is_unknown(value)):
             failures.append(CheckFailure(name, "is required and must be a non-empty string"))
     out: PropMap = {k: v for k, v in news.items() if k in (*kind.inputs, "queryParams")}
     if kind.token == GROUP:
-        out["envVars"] = []
+        lists, wrong = check_lists(news)
+        out.update(lists)
+        failures.extend(wrong)
     if kind.sealed is not None and kind.sealed in out:
         value, _ = unseal(out[kind.sealed])
         out[kind.sealed] = Sealed(value)
     return out, failures
 
 
-def diff(kind: Kind, olds: PropMap, news: PropMap) -> EnvDiff:
-    """The changed inputs and those that force a replace; a group's name changes in place."""
+def diff(kind: Kind, olds: PropMap, old_inputs: PropMap, news: PropMap) -> EnvDiff:
+    """The changed inputs and those that force a replace; a group's name changes in place,
+    and the names Render holds in a group that nothing lists are deleted."""
     changed = [n for n in kind.inputs if unseal(olds.get(n))[0] != unseal(news.get(n))[0]]
-    return EnvDiff(changes=tuple(Change(n, ChangeKind.UPDATE) for n in changed),
+    found = [Change(n, ChangeKind.UPDATE) for n in changed]
+    if kind.token == GROUP:
+        found.extend(changes(extras(olds, old_inputs, news)))
+    return EnvDiff(changes=tuple(found),
                    replaces=tuple(n for n in changed if n in kind.replace_on))
 
 
-def _props(**described: str) -> dict[str, object]:
-    return {name: {"type": "string", "description": text} for name, text in described.items()}
+def read(kind: Kind, client: RenderClient, rid: str, *, outputs: PropMap,
+         inputs: PropMap) -> tuple[PropMap, PropMap] | None:
+    """The live outputs and the inputs to keep; None when it is gone from Render.
 
-
-_QUERY: Final = {"queryParams": {"type": "object",
-                                 "additionalProperties": {"$ref": "pulumi.json#/Any"}}}
-_GROUP_ID: Final = "The ID of the environment group"
-
-
-def schema_resources() -> dict[str, object]:
-    """The SDK's names and types for the properties these resources use."""
-    props: dict[str, dict[str, object]] = {
-        GROUP: {**_props(name="The name of the environment group",
-                         ownerId="The ID of the workspace that owns the group"),
-                "envVars": {"type": "array",
-                            "items": {"$ref": "#/types/render:services:EnvVarInput"},
-                            "description": "Must be empty here: vars are EnvGroupEnvVar "
-                            "resources"}},
-        GROUP_VAR: {**_props(envGroupId=_GROUP_ID, envVarKey="The name of the variable"),
-                    "value": {"type": "string", "secret": True}},
-        GROUP_FILE: {**_props(envGroupId=_GROUP_ID, secretFileName="The file name"),
-                     "content": {"type": "string", "secret": True}},
-        LINK: _props(envGroupId=_GROUP_ID, serviceId="The ID of the service"),
-        SERVICE_FILE: {**_props(serviceId="The ID of the service",
-                                secretFileName="The file name of the secret file"),
-                       "content": {"type": "string", "secret": True}},
-    }
-    return {
-        token: {"properties": {**p, **_QUERY}, "inputProperties": {**p, **_QUERY},
-                "requiredInputs": list(KINDS[token].inputs)}
-        for token, p in props.items()
-    }
-
-
-def deploy(client: RenderClient, services: tuple[str, ...], *, clear_cache: bool) -> None:
-    """Start a deploy of each service whose env changed: Render does not do it for groups
-    and files, and a running worker would keep its old env."""
-    for service in dict.fromkeys(services):
-        try:
-            client.trigger_deploy(service, clear_cache=clear_cache)
-        except RenderApiError as exc:
-            raise EnvparityError(
-                f"service {service}: its env changed, but starting its deploy failed "
-                f"(HTTP {exc.status})",
-                hint=f"deploy {service} from the Render dashboard; the change is in place",
-            ) from exc
+    A group's lists stay in the inputs as the program gave them: the outputs say what
+    Render holds, the inputs what was declared, and the diff needs both."""
+    seen = kind.read(client, rid, outputs or inputs)
+    if seen is None:
+        return None
+    if kind.token != GROUP:
+        return seen, seen
+    kept = {listed.prop: inputs[listed.prop] for listed in LISTS if listed.prop in inputs}
+    plain = {k: v for k, v in seen.items() if k not in {listed.prop for listed in LISTS}}
+    return seen, {**plain, **kept}

@@ -24,6 +24,7 @@ from envparity.core.errors import (
 )
 from envparity.plugins.provider import envvars
 from envparity.plugins.provider.envvars import ChangeKind, EnvDiff, EnvSpec
+from envparity.plugins.provider.groupdeploys import ChangeNotDeployed
 from envparity.plugins.provider.operations import DeployIncomplete
 from envparity.plugins.provider.props import Prop, to_struct
 
@@ -71,14 +72,17 @@ class _PartialStatus(grpc.Status):
         self.trailing_metadata = (("grpc-status-details-bin", status.SerializeToString()),)
 
 
-def _partial(exc: DeployIncomplete, request: object) -> _PartialStatus:
+def _partial(exc: DeployIncomplete | ChangeNotDeployed, request: object) -> _PartialStatus:
     inputs = getattr(request, "news", None) or getattr(request, "properties", None)
-    spec = exc.applied.spec
+    if isinstance(exc, DeployIncomplete):
+        rid, outputs = exc.applied.spec.service_id or "", exc.applied.props()
+    else:
+        rid, outputs = exc.rid, exc.outputs
     return _PartialStatus(
         f"{exc}; fix: {exc.hint}",
         provider_pb2.ErrorResourceInitFailed(
-            id=spec.service_id or "", properties=to_struct(exc.applied.props()),
-            inputs=inputs, reasons=[str(exc)], refresh_before_update=True,
+            id=rid, properties=to_struct(outputs), inputs=inputs, reasons=[str(exc)],
+            refresh_before_update=True,
         ),
     )
 
@@ -90,7 +94,7 @@ def guarded(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     def call(self: Any, request: Req, context: grpc.ServicerContext) -> Resp:
         try:
             return method(self, request, context)
-        except DeployIncomplete as exc:
+        except (DeployIncomplete, ChangeNotDeployed) as exc:
             context.abort_with_status(_partial(exc, request))
         except EnvparityError as exc:
             text = f"{exc}; fix: {exc.hint}" if exc.hint else str(exc)

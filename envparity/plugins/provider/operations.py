@@ -117,6 +117,10 @@ class EnvVarsOperations:
     def settings(self) -> Settings:
         return self._settings
 
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
     def client(self) -> RenderClient:
         with self._lock:
             if self._client is None:
@@ -192,9 +196,8 @@ class EnvVarsOperations:
         service_id = applied.spec.service_id
         assert service_id is not None
         digest = env_digest(applied.spec)
-        client = self.client()
         try:
-            deploy = client.trigger_deploy(service_id, clear_cache=self._settings.clear_cache)
+            deploy = self.start_deploy(service_id)
         except RenderApiError as exc:
             raise DeployIncomplete(
                 f"{name}: env written, but starting its deploy failed (HTTP {exc.status})",
@@ -202,29 +205,40 @@ class EnvVarsOperations:
                 applied=Applied(applied.spec, applied.rollout.started(None, "not-started", digest),
                                 applied.carried),
             ) from exc
-        if deploy is None:  # 202: queued without a record; the newest deploy is ours
-            found = client.list_deploys(service_id, limit=1)
-            deploy = found[0] if found else Deploy(
-                id="", status="queued", created_at=None, finished_at=None, trigger="api"
-            )
         progress(f"{name}: deploy {deploy.id} {deploy.status or 'queued'}")
-        status = self._wait(service_id, deploy, name=name, progress=progress)
+        status = self.wait_deploy(service_id, deploy, name=name, progress=progress)
         rollout = applied.rollout.started(deploy.id or None, status, digest).observed(status)
         done = Applied(applied.spec, rollout, applied.carried)
         if status in FAILED or not is_final(status):
-            ended = f"ended {status}" if is_final(status) else (
-                f"was still {status} when the wait was cancelled" if self._cancelled.is_set()
-                else f"still {status} after {self._settings.deploy_timeout:g} s"
-            )
             raise DeployIncomplete(
-                f"{name}: deploy {deploy.id or '(queued)'} {ended}; the new env is written "
-                "but the service does not run it",
+                f"{name}: deploy {deploy.id or '(queued)'} {self.ended(status)}; the new env is "
+                "written but the service does not run it",
                 hint="see the deploy's logs on Render; the next `envparity up` deploys again",
                 applied=done,
             )
         return done
 
-    def _wait(self, service_id: str, deploy: Deploy, *, name: str, progress: Progress) -> str:
+    def start_deploy(self, service_id: str) -> Deploy:
+        """Start a deploy of the service (RenderApiError when Render refuses it)."""
+        client = self.client()
+        deploy = client.trigger_deploy(service_id, clear_cache=self._settings.clear_cache)
+        if deploy is None:  # 202: queued without a record; the newest deploy is ours
+            found = client.list_deploys(service_id, limit=1)
+            deploy = found[0] if found else Deploy(
+                id="", status="queued", created_at=None, finished_at=None, trigger="api"
+            )
+        return deploy
+
+    def ended(self, status: str) -> str:
+        """How a deploy that did not go live ended, for a failure's message."""
+        if is_final(status):
+            return f"ended {status}"
+        if self._cancelled.is_set():
+            return f"was still {status} when the wait was cancelled"
+        return f"still {status} after {self._settings.deploy_timeout:g} s"
+
+    def wait_deploy(self, service_id: str, deploy: Deploy, *, name: str,
+                    progress: Progress) -> str:
         """Poll the deploy until it ends or the timeout passes; its last status."""
         status = deploy.status or "queued"
         deadline = self._clock() + self._settings.deploy_timeout

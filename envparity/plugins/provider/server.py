@@ -23,10 +23,11 @@ from envparity.core.errors import (
     EnvparityError,
 )
 from envparity.plugins.grpcserver import announce_and_wait, start
-from envparity.plugins.provider import envvars, groups
+from envparity.plugins.provider import envvars, groupkeys, groups
 from envparity.plugins.provider.config import check_config, settings_from
 from envparity.plugins.provider.enginelog import EngineLog
 from envparity.plugins.provider.envvars import TYPE_TOKEN, ChangeKind, EnvSpec
+from envparity.plugins.provider.groupdeploys import ChangeNotDeployed, DeployBatches
 from envparity.plugins.provider.messages import check_response, diff_response, guarded, valid_spec
 from envparity.plugins.provider.operations import (
     Applied,
@@ -42,6 +43,10 @@ __all__ = ["RenderProvider", "main", "serve"]
 
 
 _MAX_MESSAGE: Final = 256 * 1024 * 1024
+_REDEPLOY: Final = ("see the deploy's logs on Render, then deploy the service again from the "
+                    "dashboard: a later `up` sees nothing left to change")
+
+
 class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     """The `render` resource provider: `render:services:EnvVarsForService`, and env groups,
     their vars, links and secret files (`groups`)."""
@@ -54,6 +59,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         self._log = log or EngineLog(None)
         self._sleep = sleep
         self._ops: EnvVarsOperations | None = None
+        self._batches: DeployBatches | None = None
         self._cancelled = threading.Event()
 
     def _operations(self, type_token: str) -> EnvVarsOperations:
@@ -66,15 +72,23 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             raise EnvparityError("the provider was used before Configure")
         return self._ops
 
-    def _apply_group(self, kind: groups.Kind, props: PropMap, rid: str | None) -> str:
-        made, touched = kind.apply(self._operations(kind.token).client(), props, rid)
-        self._deploy(touched)
-        return made
+    def _apply_group(
+        self, kind: groups.Kind, props: PropMap, rid: str | None, *, urn: str,
+        extras: list[groupkeys.Extra],
+    ) -> groups.Done:
+        done = kind.apply(self._operations(kind.token).client(), props, rid, extras)
+        failed = self._deploy(done.touched, urn=urn)
+        if failed:
+            raise ChangeNotDeployed("; ".join(failed) + "; the change is in place but the "
+                                    "service does not run it", hint=_REDEPLOY, rid=done.rid,
+                                    outputs=done.outputs or props)
+        return done
 
-    def _deploy(self, services: tuple[str, ...]) -> None:
-        ops = self._ops
-        if services and ops is not None and ops.settings.deploy_on_change:
-            groups.deploy(ops.client(), services, clear_cache=ops.settings.clear_cache)
+    def _deploy(self, services: tuple[str, ...], *, urn: str) -> list[str]:
+        """Deploy the services a group, link or file change reached, and wait: what failed."""
+        if not services or self._batches is None or not self._deploying():
+            return []
+        return self._batches.deploy(services, progress=functools.partial(self._log.info, urn))
 
     @guarded
     def GetPluginInfo(
@@ -123,6 +137,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
             self._ops.close()
         self._ops = EnvVarsOperations(settings, client_factory=self._factory, sleep=self._sleep,
                                       cancelled=self._cancelled)
+        self._batches = DeployBatches(self._ops)
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     @guarded
@@ -145,7 +160,8 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.DiffResponse:
         kind = groups.kind_of(request.type)
         if kind is not None:
-            found = groups.diff(kind, from_struct(request.olds), from_struct(request.news))
+            found = groups.diff(kind, from_struct(request.olds), from_struct(request.old_inputs),
+                                from_struct(request.news))
             return diff_response(found, list(request.ignoreChanges))
         # Old inputs, not outputs, for the same reason as in Read: per-key secrecy. After
         # the refresh that precedes every update both hold the live env.
@@ -176,9 +192,13 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.CreateResponse:
         kind = groups.kind_of(request.type)
         if kind is not None:
-            rid = "" if request.preview else self._apply_group(
-                kind, from_struct(request.properties), None)
-            return provider_pb2.CreateResponse(id=rid, properties=request.properties)
+            if request.preview:
+                return provider_pb2.CreateResponse(properties=request.properties)
+            done = self._apply_group(kind, from_struct(request.properties), None,
+                                     urn=request.urn, extras=[])
+            return provider_pb2.CreateResponse(
+                id=done.rid, properties=to_struct(done.outputs) if done.outputs is not None
+                else request.properties, refresh_before_update=kind.token == groups.GROUP)
         spec = valid_spec(from_struct(request.properties))
         if request.preview:
             return provider_pb2.CreateResponse(properties=to_struct(spec.props()))
@@ -194,9 +214,14 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.UpdateResponse:
         kind = groups.kind_of(request.type)
         if kind is not None:
-            if not request.preview:
-                self._apply_group(kind, from_struct(request.news), request.id)
-            return provider_pb2.UpdateResponse(properties=request.news)
+            if request.preview:
+                return provider_pb2.UpdateResponse(properties=request.news)
+            news = from_struct(request.news)
+            done = self._apply_group(kind, news, request.id, urn=request.urn, extras=(
+                groupkeys.extras(from_struct(request.olds), from_struct(request.old_inputs), news)))
+            return provider_pb2.UpdateResponse(
+                properties=to_struct(done.outputs) if done.outputs is not None else request.news,
+                refresh_before_update=kind.token == groups.GROUP)
         spec = valid_spec(from_struct(request.news))
         olds = from_struct(request.olds)
         if request.preview:
@@ -227,12 +252,14 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
     ) -> provider_pb2.ReadResponse:
         kind = groups.kind_of(request.type)
         if kind is not None:
-            state = from_struct(request.properties) or from_struct(request.inputs)
-            seen = kind.read(self._operations(request.type).client(), request.id, state)
+            seen = groups.read(kind, self._operations(request.type).client(), request.id,
+                               outputs=from_struct(request.properties),
+                               inputs=from_struct(request.inputs))
             if seen is None:
                 return provider_pb2.ReadResponse(id="")
-            return provider_pb2.ReadResponse(id=request.id, properties=to_struct(seen),
-                                             inputs=to_struct(seen))
+            return provider_pb2.ReadResponse(
+                id=request.id, properties=to_struct(seen[0]), inputs=to_struct(seen[1]),
+                refresh_before_update=kind.token == groups.GROUP)
         # The inputs say which keys are secret one by one; the outputs' `envVars` is one
         # secret as a whole (the program's additional_secret_outputs) and would make
         # every key secret, so every plain value would then differ from the program's.
@@ -258,7 +285,10 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         ops = self._operations(request.type)
         kind = groups.kind_of(request.type)
         if kind is not None:
-            self._deploy(kind.delete(ops.client(), request.id))
+            failed = self._deploy(kind.delete(ops.client(), request.id), urn=request.urn)
+            if failed:
+                raise EnvparityError("; ".join(failed) + "; the deletion is done but the "
+                                     "service does not run it", hint=_REDEPLOY)
         # EnvVarsForService deliberately leaves the service's env untouched (see operations).
         return empty_pb2.Empty()
 

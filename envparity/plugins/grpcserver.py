@@ -41,11 +41,13 @@ def _stop_when_orphaned(server: grpc.Server, parent: int, done: threading.Event)
 
 
 def announce_and_wait(server: grpc.Server, port: int) -> None:
-    sys.stdout.write(f"{port}\n")
-    sys.stdout.flush()
+    # The parent is taken before the port is announced: an engine killed right after
+    # reading it would otherwise leave this process watching its new parent instead.
     done = threading.Event()
     threading.Thread(target=_stop_when_orphaned, args=(server, os.getppid(), done),
                      name="parent-watch", daemon=True).start()
+    sys.stdout.write(f"{port}\n")
+    sys.stdout.flush()
     try:
         server.wait_for_termination()
     except KeyboardInterrupt:

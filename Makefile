@@ -48,10 +48,11 @@ lint: venv
 unit test bench: export PYTHONDONTWRITEBYTECODE :=
 
 # The fast lane while working: no engine, no PostgreSQL, no actionlint (see the markers
-# in pyproject.toml). `make test` runs everything and is what CI runs.
+# in pyproject.toml). `make test` runs everything and is what CI runs. Four workers on two
+# cores: many of these tests wait on a socket, a subprocess or a deploy poll, not the CPU.
 unit: venv
 	@echo "==> pytest (fast lane)"
-	@$(VENV)/bin/pytest -q -n 2 --hypothesis-profile=fast \
+	@$(VENV)/bin/pytest -q -n 4 --hypothesis-profile=fast \
 		-m "not engine and not postgres and not actionlint"
 
 test: setup lint

@@ -28,7 +28,7 @@ def test_demo_finds_the_incident_fixes_it_and_shows_no_secret(
     assert "worker's last deploy failed" in before
     comment = before.partition("The pull request's preview of the fix")[2]
     assert "## envparity preview of `production`" in comment
-    assert "4 keys change in 1 service; no review signal" in comment
+    assert "4 changes in 1 service; no review signal" in comment
     assert "`supabase-direct` @" in comment
     assert "Unchanged: `api`" in comment
     assert "UNEXPECTED" not in out

@@ -169,6 +169,16 @@ def test_a_group_key_written_through_the_api_moves_its_updated_at() -> None:
         assert _kinds(check_status(PROD, client))["worker"] == ["undeployed-group"]
 
 
+def test_linking_another_service_does_not_make_the_linked_ones_undeployed() -> None:
+    # The emulator keeps `updatedAt` on a link, as status assumes Render does: a first `up`
+    # links each service in turn and deploys it, and must end clean.
+    api = IDS[("production", "api")]
+    with emulated(_grouped_seed()) as (_emu, client):
+        client.link_env_group(GROUP_ID, api)
+        client.trigger_deploy(api)
+        assert _kinds(check_status(PROD, client)) == {"api": [], "worker": []}
+
+
 def test_status_lists_the_groups_once_and_reads_none_by_id() -> None:
     with emulated(_grouped_seed(updated_at="2026-11-21T09:00:00Z")) as (emu, client):
         report = check_status(PROD, client)

@@ -215,9 +215,10 @@ def get_env_group(req: ApiRequest) -> Reply:
 
 def link_env_group(req: ApiRequest) -> Reply:
     group, service = _group(req), _service(req)
+    # A link changes the linked service's env, not the group: `updatedAt` stays, so a
+    # service linked before is not taken to run an outdated group (see `status`).
     if service["id"] not in group["serviceIds"]:
         group["serviceIds"].append(service["id"])
-        group["updatedAt"] = now_iso()
     return Reply(200, env_group_json(group, req.store.services), wrote=True)
 
 
@@ -226,7 +227,6 @@ def unlink_env_group(req: ApiRequest) -> Reply:
     if service["id"] not in group["serviceIds"]:
         raise ApiError(404, f"not found: link to {service['id']}")
     group["serviceIds"].remove(service["id"])
-    group["updatedAt"] = now_iso()
     return Reply(204, wrote=True)
 
 

@@ -104,6 +104,15 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
     assert {first[f"link-shared-{s}"] for s in ("api", "worker")} == {"create"}
     world.up()
     desired = world.desired()
+    for svc in desired.services:
+        # Its env, the group's keys, file and link may share deploys (the emulator's end at
+        # once, so here they rarely do); whatever was shared, the last carries every write.
+        sid = svc.service_id
+        reaching = [i for i, r in enumerate(world.emu.requests) if r.method != "GET" and (
+            sid in r.path or (r.path.startswith("/v1/env-groups") and "/services/" not in r.path))]
+        started = [i for i in reaching if world.emu.requests[i].path.endswith(f"{sid}/deploys")]
+        assert started
+        assert started[-1] > max(set(reaching) - set(started))
     group = world.group()
     declared = desired.groups.groups[0]
     assert {e["key"]: e["value"] for e in group["envVars"]} == {

@@ -91,6 +91,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         set_config(STACK, "envparity:ownerId", value=next(iter(emu.store.owners)),
                    repo=project, secret=False)
         set_config(STACK, "envparity:CA_PEM", value=FILE_CANARY, repo=project, secret=True)
+        # Staging, before production in promotion order, declares the file too (parity-ahead).
+        set_config("staging", "envparity:CA_PEM", value=f"{FILE_CANARY}-staging", repo=project,
+                   secret=True)
         for name, value in render_env(emu, key).items():
             monkeypatch.setenv(name, value)
         yield World(project, emu, recorder)

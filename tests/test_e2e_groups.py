@@ -91,6 +91,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         set_config(STACK, "envparity:ownerId", value=next(iter(emu.store.owners)),
                    repo=project, secret=False)
         set_config(STACK, "envparity:CA_PEM", value=FILE_CANARY, repo=project, secret=True)
+        # Staging, before production in promotion order, declares the file too (parity-ahead).
+        set_config("staging", "envparity:CA_PEM", value=f"{FILE_CANARY}-staging", repo=project,
+                   secret=True)
         for name, value in render_env(emu, key).items():
             monkeypatch.setenv(name, value)
         yield World(project, emu, recorder)
@@ -104,6 +107,15 @@ def test_a_group_and_a_file_from_empty_to_exactly_declared(
     assert {first[f"link-shared-{s}"] for s in ("api", "worker")} == {"create"}
     world.up()
     desired = world.desired()
+    for svc in desired.services:
+        # Its env, the group's keys, file and link may share deploys (the emulator's end at
+        # once, so here they rarely do); whatever was shared, the last carries every write.
+        sid = svc.service_id
+        reaching = [i for i, r in enumerate(world.emu.requests) if r.method != "GET" and (
+            sid in r.path or (r.path.startswith("/v1/env-groups") and "/services/" not in r.path))]
+        started = [i for i in reaching if world.emu.requests[i].path.endswith(f"{sid}/deploys")]
+        assert started
+        assert started[-1] > max(set(reaching) - set(started))
     group = world.group()
     declared = desired.groups.groups[0]
     assert {e["key"]: e["value"] for e in group["envVars"]} == {

@@ -8,7 +8,7 @@ emulator's deploys move one status per read, so waiting is driven without wall-c
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -259,11 +259,12 @@ def stub(emu: Emulator) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
 @contextmanager
 def provider_stub(
     emu: Emulator, limiter: RateLimiter | None = None,
+    sleep: Callable[[float], None] = lambda _: None,
 ) -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     """The provider served over gRPC, configured for `emu` (under Render's limits, or
-    `limiter`'s)."""
+    `limiter`'s); its polls for a deploy's status wait by `sleep`."""
     provider = RenderProvider(client_factory=lambda s: RenderClient(
-        base_url=emu.base_url, api_key=s.require_key(), limiter=limiter), sleep=lambda _: None)
+        base_url=emu.base_url, api_key=s.require_key(), limiter=limiter), sleep=sleep)
     server, port = serve(provider)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

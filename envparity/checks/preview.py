@@ -6,7 +6,8 @@ the change tried to do), Render now (read like drift reads it: each service's va
 linked groups, and the groups the stack manages; `envparity.checks.groups.read_live_stack`),
 the rows for groups, files and links (`envparity.checks.previewgroups`) and, for the parity
 signal, the declaration of the stack listed before this one in the catalog's `stacks:`
-(promotion order: staging before production). Pulumi's own preview runs afterwards and is
+(promotion order: staging before production), whose services are matched by name and groups
+by catalog id. Pulumi's own preview runs afterwards and is
 kept beside the model as text (`PulumiRun`), never parsed.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from envparity.checks.groups import LiveStack
@@ -31,6 +33,8 @@ from envparity.core.changes import ChangeKind, KeyChange, RemovalReason, service
 from envparity.core.desired import DesiredService, DesiredStack
 from envparity.core.errors import ReadError
 from envparity.core.findings import ExitCode, Finding, Severity
+from envparity.core.groupdiff import secret_file_key
+from envparity.core.groups import DesiredGroup
 from envparity.core.secret import Secret
 from envparity.core.spec import ReviewSignals
 
@@ -237,32 +241,72 @@ def _declared_side(stack: str, svc: DesiredService) -> SideEnv:
     )
 
 
+def _group_side(stack: str, group: DesiredGroup) -> SideEnv:
+    """A group's keys and files (by their path on a service, as parity names them)."""
+    files = {secret_file_key(name): content for name, content in group.files.items()}
+    return SideEnv(
+        stack=stack,
+        service_id="",
+        env={**group.env, **files},
+        secret=frozenset(k for k, v in group.env.items() if isinstance(v, Secret)) | set(files),
+    )
+
+
+def _ahead_hits(
+    twin: SideEnv | None,
+    mine: SideEnv,
+    touched: set[str],
+    *,
+    settings: ReviewSignals,
+    stack_specific: frozenset[str],
+    fingerprint_key: bytes,
+    service: str | None = None,
+    group: DesiredGroup | None = None,
+) -> list[SignalHit]:
+    """Keys this update sets that the previous stack's declaration does not already match."""
+    if not touched or twin is None:
+        return []
+    items = compare_service(twin, mine, stack_specific=stack_specific,
+                            fingerprint_key=fingerprint_key)
+    where = "" if group is None else f" in group {group.gid}"
+    return [
+        _hit(Signal.PARITY_AHEAD, settings, service=service,
+             group=None if group is None else group.name, key=item.key,
+             message=f"{mine.stack} gets a {item.key}{where} that {twin.stack} does not "
+             f"already declare: {item.message}")
+        for item in items
+        if item.key in touched
+    ]
+
+
 def _parity_hits(
-    svc: DesiredService,
-    preview: ServicePreview,
+    desired: DesiredStack,
+    services: Sequence[ServicePreview],
+    groups: Sequence[GroupPreview],
     *,
     previous: DesiredStack,
-    stack: str,
     settings: ReviewSignals,
     stack_specific: frozenset[str],
     fingerprint_key: bytes,
 ) -> list[SignalHit]:
-    """Keys this update sets that the previous stack's declaration does not already match."""
-    touched = {c.key for c in preview.changes if c.kind is not ChangeKind.REMOVED}
-    twin = next((s for s in previous.services if s.name == svc.name), None)
-    if not touched or twin is None:
-        return []
-    items = compare_service(
-        _declared_side(previous.stack, twin), _declared_side(stack, svc),
-        stack_specific=stack_specific, fingerprint_key=fingerprint_key,
-    )
-    return [
-        _hit(Signal.PARITY_AHEAD, settings, service=svc.name, key=item.key,
-             message=f"{stack} gets a {item.key} that {previous.stack} does not already "
-             f"declare: {item.message}")
-        for item in items
-        if item.key in touched
-    ]
+    """parity-ahead for every service (matched by name) and group (by catalog id)."""
+    ahead = partial(_ahead_hits, settings=settings, stack_specific=stack_specific,
+                    fingerprint_key=fingerprint_key)
+    hits: list[SignalHit] = []
+    for svc, preview in zip(desired.services, services, strict=True):
+        twin = next((s for s in previous.services if s.name == svc.name), None)
+        hits += ahead(None if twin is None else _declared_side(previous.stack, twin),
+                      _declared_side(desired.stack, svc),
+                      {c.key for c in preview.changes if c.kind is not ChangeKind.REMOVED},
+                      service=svc.name)
+    for group, row in zip(desired.groups.groups, groups, strict=True):
+        before = next((g for g in previous.groups.groups if g.gid == group.gid), None)
+        touched = {c.key for c in row.changes if c.kind is not ChangeKind.REMOVED}
+        touched |= {secret_file_key(f.name) for f in row.files
+                    if f.kind is not ChangeKind.REMOVED}
+        hits += ahead(None if before is None else _group_side(previous.stack, before),
+                      _group_side(desired.stack, group), touched, group=group)
+    return hits
 
 
 def build_preview(
@@ -293,13 +337,13 @@ def build_preview(
         services.append(preview)
         signals += _unread_hits(preview, settings)
         signals += _change_hits(preview.changes, settings, service=svc.name)
-        if previous is not None:
-            signals += _parity_hits(svc, preview, previous=previous, stack=desired.stack,
-                                    settings=settings, stack_specific=stack_specific,
-                                    fingerprint_key=fingerprint_key)
     groups = group_previews(desired, live, links=links, fingerprint_key=fingerprint_key)
     for group in groups:
         signals += _change_hits(group.changes, settings, group=group.name)
+    if previous is not None:
+        signals += _parity_hits(desired, services, groups, previous=previous,
+                                settings=settings, stack_specific=stack_specific,
+                                fingerprint_key=fingerprint_key)
     return PreviewReport(
         stack=desired.stack,
         services=tuple(services),

@@ -8,7 +8,9 @@ when the deploy is started, so a deploy not started yet covers every write alrea
 changes of one service join its *waiting* deploy, which is started only when the one before
 it (from this provider) has ended. So a burst of changes costs at most two deploys per
 service: the one the first change started, and one for all that were written meanwhile.
-Never covered: a change that finished after its service's deploy was started.
+Never covered: a change that finished after its service's deploy was started. A service's
+own env change deploys through the same batches (`EnvVarsOperations.share_deploys`), so it
+and the group changes written beside it share a deploy too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from envparity.core.errors import EnvparityError, RenderApiError
-from envparity.plugins.provider.operations import EnvVarsOperations, Progress
+from envparity.plugins.provider.operations import DeployRun, EnvVarsOperations, Progress
 from envparity.plugins.provider.props import PropMap
 from envparity.plugins.provider.rollout import FAILED, is_final
 from envparity.render.client import Deploy
@@ -74,6 +76,16 @@ class DeployBatches:
             if failure is not None:
                 failures.append(failure)
         return failures
+
+    def run(self, service: str, _name: str, progress: Progress) -> DeployRun:
+        """A service's own env change (just written): its deploy, shared like the others'."""
+        batch = self._join(service, progress)
+        batch.done.wait()
+        if batch.lost is not None:
+            raise EnvparityError(f"service {service}: its env changed, but its deploy failed: "
+                                 f"{batch.lost}", hint="run `envparity up` again: it sees the "
+                                 "env is not deployed and deploys it")
+        return DeployRun(batch.deploy, batch.status, batch.refused)
 
     def _join(self, service: str, progress: Progress) -> _Batch:
         with self._lock:

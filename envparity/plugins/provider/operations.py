@@ -46,6 +46,8 @@ __all__ = [
     "Applied",
     "ClientFactory",
     "DeployIncomplete",
+    "DeployRun",
+    "DeployRunner",
     "EnvVarsOperations",
     "Progress",
     "generate_value",
@@ -83,6 +85,22 @@ class Applied:
         return {**self.spec.props(), **self.rollout.props()}
 
 
+@dataclass(frozen=True, slots=True)
+class DeployRun:
+    """A deploy started after a service's env was written, and how its wait ended."""
+
+    deploy: Deploy | None
+    """None: Render refused to start it."""
+    status: str
+    refused: int | None = None
+    """Render's HTTP status when it refused."""
+
+
+DeployRunner = Callable[[str, str, Progress], DeployRun]
+"""Start a deploy of a service (id, name for messages) whose env was just written, and wait
+for it to end."""
+
+
 class DeployIncomplete(EnvparityError):
     """The env is written but its deploy did not go live; `applied` is what the state holds."""
 
@@ -112,6 +130,12 @@ class EnvVarsOperations:
         self._sleep = sleep
         self._client: RenderClient | None = None
         self._lock = threading.Lock()
+        self._runner: DeployRunner = self._start_and_wait
+
+    def share_deploys(self, runner: DeployRunner) -> None:
+        """Deploy a service's own env change through `runner`, which may cover other changes
+        to the service with the same deploy (`envparity.plugins.provider.groupdeploys`)."""
+        self._runner = runner
 
     @property
     def settings(self) -> Settings:
@@ -196,17 +220,15 @@ class EnvVarsOperations:
         service_id = applied.spec.service_id
         assert service_id is not None
         digest = env_digest(applied.spec)
-        try:
-            deploy = self.start_deploy(service_id)
-        except RenderApiError as exc:
+        run = self._runner(service_id, name, progress)
+        if run.deploy is None:
             raise DeployIncomplete(
-                f"{name}: env written, but starting its deploy failed (HTTP {exc.status})",
+                f"{name}: env written, but starting its deploy failed (HTTP {run.refused})",
                 hint="run `envparity up` again: it sees the env is not deployed and deploys it",
                 applied=Applied(applied.spec, applied.rollout.started(None, "not-started", digest),
                                 applied.carried),
-            ) from exc
-        progress(f"{name}: deploy {deploy.id} {deploy.status or 'queued'}")
-        status = self.wait_deploy(service_id, deploy, name=name, progress=progress)
+            )
+        deploy, status = run.deploy, run.status
         rollout = applied.rollout.started(deploy.id or None, status, digest).observed(status)
         done = Applied(applied.spec, rollout, applied.carried)
         if status in FAILED or not is_final(status):
@@ -217,6 +239,15 @@ class EnvVarsOperations:
                 applied=done,
             )
         return done
+
+    def _start_and_wait(self, service_id: str, name: str, progress: Progress) -> DeployRun:
+        try:
+            deploy = self.start_deploy(service_id)
+        except RenderApiError as exc:
+            return DeployRun(None, "not-started", exc.status)
+        progress(f"{name}: deploy {deploy.id} {deploy.status or 'queued'}")
+        return DeployRun(deploy, self.wait_deploy(service_id, deploy, name=name,
+                                                  progress=progress))
 
     def start_deploy(self, service_id: str) -> Deploy:
         """Start a deploy of the service (RenderApiError when Render refuses it)."""

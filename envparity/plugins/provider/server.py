@@ -138,6 +138,7 @@ class RenderProvider(provider_pb2_grpc.ResourceProviderServicer):
         self._ops = EnvVarsOperations(settings, client_factory=self._factory, sleep=self._sleep,
                                       cancelled=self._cancelled)
         self._batches = DeployBatches(self._ops)
+        self._ops.share_deploys(self._batches.run)
         return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     @guarded

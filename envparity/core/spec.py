@@ -6,6 +6,7 @@ loader collects every mistake with file and key rather than stopping at the firs
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -302,8 +303,12 @@ def _semantic_findings(catalog: Catalog) -> list[Finding]:
     return found
 
 
+@functools.lru_cache(maxsize=8)
 def parse_catalog(text: str) -> Catalog:
-    """Parse and check the catalog's YAML text; raises CatalogError listing every mistake."""
+    """Parse and check the catalog's YAML text; raises CatalogError listing every mistake.
+
+    Pure and the result frozen, so one process parses one text once (the CLI, the checks
+    and the program each ask for it)."""
     try:
         raw = parse_yaml(text)
     except YamlProblem as exc:

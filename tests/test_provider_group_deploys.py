@@ -22,7 +22,7 @@ from test_provider_server import struct
 
 from envparity.emulator import Emulator, running_emulator
 from envparity.plugins.provider.groupdeploys import DeployBatches
-from envparity.plugins.provider.operations import EnvVarsOperations
+from envparity.plugins.provider.operations import DeployRun, EnvVarsOperations
 from envparity.render.client import Deploy
 from envparity.render.ratelimit import RateLimiter
 
@@ -136,17 +136,15 @@ class GatedOps:
         self.final: dict[str, str] = {}
         self.lock = threading.Lock()
 
-    def start_deploy(self, service: str) -> Deploy:
+    def start_and_wait(self, service: str, _name: str, _progress: object) -> DeployRun:
         with self.lock:
             deploy_id = f"dep-{len(self.started)}"
             self.started.append(service)
             self.gates[deploy_id] = threading.Event()
-        return Deploy(id=deploy_id, status="created", created_at=None, finished_at=None,
-                      trigger="api")
-
-    def wait_deploy(self, _service: str, deploy: Deploy, **_: object) -> str:
-        self.gates[deploy.id].wait()
-        return self.final.get(deploy.id, "live")
+        deploy = Deploy(id=deploy_id, status="created", created_at=None, finished_at=None,
+                        trigger="api")
+        self.gates[deploy_id].wait()
+        return DeployRun(deploy, self.final.get(deploy_id, "live"))
 
     def ended(self, status: str) -> str:
         return f"ended {status}"

@@ -18,12 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
-from envparity.core.errors import EnvparityError, RenderApiError
+from envparity.core.errors import EnvparityError
 from envparity.plugins.provider.operations import DeployRun, EnvVarsOperations, Progress
 from envparity.plugins.provider.props import PropMap
 from envparity.plugins.provider.rollout import FAILED, is_final
-from envparity.render.client import Deploy
 
 __all__ = ["ChangeNotDeployed", "DeployBatches"]
 
@@ -39,6 +39,9 @@ class ChangeNotDeployed(EnvparityError):
         self.outputs = outputs
 
 
+_NOT_STARTED: Final = DeployRun(None, "not-started")
+
+
 @dataclass(eq=False)
 class _Batch:
     """One deploy of one service, and the changes waiting on it."""
@@ -46,10 +49,7 @@ class _Batch:
     after: _Batch | None
     progress: Progress
     done: threading.Event = field(default_factory=threading.Event)
-    deploy: Deploy | None = None
-    status: str = "not-started"
-    refused: int | None = None
-    """Render's HTTP status when it refused to start the deploy."""
+    run: DeployRun = _NOT_STARTED
     lost: str | None = None
     """Why the deploy was not started or not followed to its end otherwise."""
 
@@ -85,7 +85,7 @@ class DeployBatches:
             raise EnvparityError(f"service {service}: its env changed, but its deploy failed: "
                                  f"{batch.lost}", hint="run `envparity up` again: it sees the "
                                  "env is not deployed and deploys it")
-        return DeployRun(batch.deploy, batch.status, batch.refused)
+        return batch.run
 
     def _join(self, service: str, progress: Progress) -> _Batch:
         with self._lock:
@@ -108,14 +108,7 @@ class DeployBatches:
             if self._ops.cancelled:
                 batch.lost = "the operation was cancelled before its deploy started"
                 return
-            try:
-                batch.deploy = self._ops.start_deploy(service)
-            except RenderApiError as exc:
-                batch.refused = exc.status
-                return
-            batch.progress(f"{service}: deploy {batch.deploy.id} {batch.deploy.status or 'queued'}")
-            batch.status = self._ops.wait_deploy(service, batch.deploy, name=service,
-                                                 progress=batch.progress)
+            batch.run = self._ops.start_and_wait(service, service, batch.progress)
         except EnvparityError as exc:  # the client's errors carry no values
             batch.lost = str(exc)
         finally:
@@ -125,15 +118,16 @@ class DeployBatches:
             batch.done.set()
 
     def _failure(self, service: str, batch: _Batch) -> str | None:
-        if batch.refused is not None:
+        run = batch.run
+        if run.refused is not None:
             return (f"service {service}: its env changed, but starting its deploy failed "
-                    f"(HTTP {batch.refused})")
+                    f"(HTTP {run.refused})")
         if batch.lost is not None:
-            deploy = f"deploy {batch.deploy.id}" if batch.deploy else "its deploy"
+            deploy = f"deploy {run.deploy.id}" if run.deploy else "its deploy"
             return f"service {service}: its env changed, but {deploy} failed: {batch.lost}"
-        if batch.deploy is None:
+        if run.deploy is None:
             return None
-        if is_final(batch.status) and batch.status not in FAILED:
+        if is_final(run.status) and run.status not in FAILED:
             return None
-        return (f"service {service}: deploy {batch.deploy.id or '(queued)'} "
-                f"{self._ops.ended(batch.status)}")
+        return (f"service {service}: deploy {run.deploy.id or '(queued)'} "
+                f"{self._ops.ended(run.status)}")

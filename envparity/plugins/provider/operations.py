@@ -130,7 +130,7 @@ class EnvVarsOperations:
         self._sleep = sleep
         self._client: RenderClient | None = None
         self._lock = threading.Lock()
-        self._runner: DeployRunner = self._start_and_wait
+        self._runner: DeployRunner = self.start_and_wait
 
     def share_deploys(self, runner: DeployRunner) -> None:
         """Deploy a service's own env change through `runner`, which may cover other changes
@@ -240,16 +240,17 @@ class EnvVarsOperations:
             )
         return done
 
-    def _start_and_wait(self, service_id: str, name: str, progress: Progress) -> DeployRun:
+    def start_and_wait(self, service_id: str, name: str, progress: Progress) -> DeployRun:
+        """Start one deploy of the service and wait for it to end (or the timeout)."""
         try:
-            deploy = self.start_deploy(service_id)
+            deploy = self._start_deploy(service_id)
         except RenderApiError as exc:
             return DeployRun(None, "not-started", exc.status)
         progress(f"{name}: deploy {deploy.id} {deploy.status or 'queued'}")
-        return DeployRun(deploy, self.wait_deploy(service_id, deploy, name=name,
+        return DeployRun(deploy, self._wait_deploy(service_id, deploy, name=name,
                                                   progress=progress))
 
-    def start_deploy(self, service_id: str) -> Deploy:
+    def _start_deploy(self, service_id: str) -> Deploy:
         """Start a deploy of the service (RenderApiError when Render refuses it)."""
         client = self.client()
         deploy = client.trigger_deploy(service_id, clear_cache=self._settings.clear_cache)
@@ -268,7 +269,7 @@ class EnvVarsOperations:
             return f"was still {status} when the wait was cancelled"
         return f"still {status} after {self._settings.deploy_timeout:g} s"
 
-    def wait_deploy(self, service_id: str, deploy: Deploy, *, name: str,
+    def _wait_deploy(self, service_id: str, deploy: Deploy, *, name: str,
                     progress: Progress) -> str:
         """Poll the deploy until it ends or the timeout passes; its last status."""
         status = deploy.status or "queued"

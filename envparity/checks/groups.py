@@ -93,14 +93,11 @@ class _Groups:
         self._client, self._ids, self._managed = client, ids, managed
         self._shared = Shared(self._read)
 
-    def _get(self) -> _Read:
-        return self._shared.get()
-
     def linked(self, service_id: str) -> list[LiveGroup]:
-        return self._get()[0].get(service_id, [])
+        return self._shared.get()[0].get(service_id, [])
 
     def managed(self) -> dict[str, LiveGroup]:
-        return self._get()[1]
+        return self._shared.get()[1]
 
     def _read(self) -> _Read:
         by_service: dict[str, list[LiveGroup]] = {}

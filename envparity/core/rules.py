@@ -244,6 +244,10 @@ def _group_location(location: str, gid: str) -> str:
     return f"{location} (group {gid})"
 
 
+def _equal(key: str, left: Mapping[str, EnvValue], right: Mapping[str, EnvValue]) -> bool:
+    return key in left and key in right and reveal(left[key]) == reveal(right[key])
+
+
 def _differ_findings(catalog: Catalog, a: str, b: str, resolved: _Values, grouped: _Values,
                      locations: Mapping[str, str]) -> list[Finding]:
     found = []
@@ -252,15 +256,13 @@ def _differ_findings(catalog: Catalog, a: str, b: str, resolved: _Values, groupe
             continue
         hint = f"give {b} its own value: {_set_cmd(b, key, spec.secret)}"
         same = [svc for svc in spec.services
-                if key in resolved[a][svc] and key in resolved[b][svc]
-                and reveal(resolved[a][svc][key]) == reveal(resolved[b][svc][key])]
+                if _equal(key, resolved[a][svc], resolved[b][svc])]
         if same:
             found.append(Finding(location=locations[b], key=_PREFIX + key, rule="must-differ",
                                  message=f"has the same value in {a} and {b} (services: "
                                  f"{', '.join(same)})", hint=hint))
         for gid in spec.groups:
-            left, right = grouped[a][gid].get(key), grouped[b][gid].get(key)
-            if left is not None and right is not None and reveal(left) == reveal(right):
+            if _equal(key, grouped[a][gid], grouped[b][gid]):
                 found.append(Finding(location=_group_location(locations[b], gid),
                                      key=_PREFIX + key, rule="must-differ",
                                      message=f"has the same value in {a} and {b} (group {gid})",

@@ -25,7 +25,7 @@ from envparity.core.spec import CONFIG_NAMESPACE, SERVICE_IDS_KEY, Catalog, KeyS
 from envparity.core.stackvalues import ConfigValue
 from envparity.core.targets import shared_id_findings
 
-__all__ = ["multi_stack_findings", "resolve_values", "stack_findings"]
+__all__ = ["multi_stack_findings", "resolve_values", "stack_findings", "stack_location"]
 
 _PREFIX: Final = f"{CONFIG_NAMESPACE}:"
 _SERVICE_ID: Final = re.compile(r"^srv-[a-z0-9]{20}$")
@@ -239,9 +239,17 @@ _Values = Mapping[str, Mapping[str, Mapping[str, EnvValue]]]
 """Stack -> service (or group) -> key -> value."""
 
 
+_IN_GROUP: Final = " (group "
+
+
 def _group_location(location: str, gid: str) -> str:
     """Where a finding about a group's value points: the stack file and the group."""
-    return f"{location} (group {gid})"
+    return f"{location}{_IN_GROUP}{gid})"
+
+
+def stack_location(location: str) -> str:
+    """The stack file a finding's location names, a group's value included."""
+    return location.partition(_IN_GROUP)[0]
 
 
 def _equal(key: str, left: Mapping[str, EnvValue], right: Mapping[str, EnvValue]) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from envparity.core.desired import DesiredStack
 from envparity.core.findings import Finding, Severity
 from envparity.core.plan import build_desired, stack_file
-from envparity.core.rules import multi_stack_findings
+from envparity.core.rules import multi_stack_findings, stack_location
 from envparity.core.spec import Catalog
 from envparity.stack.catalog import load_catalog
 from envparity.stack.config import read_stack_config
@@ -58,8 +58,7 @@ def load_all(
     files = {s: read_named_files(catalog, configs[s], repo=repo, location=locations[s])
              for s in present}
     findings += [f for _, unread in files.values() for f in unread]
-    # A finding about a group's value points at `<stack file> (group G)`: still that stack's.
-    failed = {f.location.partition(" ")[0] for f in findings if f.severity is Severity.ERROR}
+    failed = {stack_location(f.location) for f in findings if f.severity is Severity.ERROR}
     desired: dict[str, DesiredStack | None] = {
         s: None if locations[s] in failed
         else build_desired(catalog, s, configs[s], file_contents=files[s][0])
